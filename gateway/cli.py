@@ -32,10 +32,10 @@ def _register() -> None:
     import importlib
 
     for name in _COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+        importlib.import_module(f"gateway.commands.{name}").register(app)
 
 
-# One line per command module. Add yours here.
+# One line per module in gateway/commands/. Add yours here.
 _COMMAND_MODULES: list[str] = [
 ]
 
