@@ -1,0 +1,2 @@
+"""HTTP routes, one module per audience: participants, operators (audit, messages,
+deliveries, routing, admin), service endpoints."""

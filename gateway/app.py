@@ -1,0 +1,82 @@
+"""The app factory: configuration, storage, background services and routes, wired once."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.api import operators as operator_routes
+from gateway.api import participants as participant_routes
+from gateway.api import service as service_routes
+from gateway.config import GatewayConfig, load_config
+from gateway.problems import plain_problem
+from gateway.runtime import Gateway, utc_now
+from gateway.sequencer import Sequencer
+from gateway.storage import open_storage
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    return plain_problem(exc.status_code, slug, str(exc.detail), f"{request.method} {request.url.path}: {exc.detail}")
+
+
+def create_app(
+    config_dir: Path,
+    *,
+    config: GatewayConfig | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
+    start_delivery: bool = True,
+) -> Starlette:
+    """Build the gateway app for one configuration folder (validated whole, now)."""
+    cfg = config or load_config(config_dir, require_signing_key=True)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        storage = open_storage(cfg.storage_url)
+        await storage.open()
+        gw = Gateway(config_dir=config_dir, config=cfg, storage=storage, clock=clock)
+        gw.load_signing_key()
+        sequencer = Sequencer(
+            storage,
+            origin=cfg.settings.gateway.audit_origin,
+            sign=gw.sign_bytes,
+            key_name=cfg.settings.gateway.audit_origin,
+            public_key=gw.public_key_bytes,
+            clock=clock,
+            max_delay=cfg.settings.audit.checkpoint_max_delay_seconds,
+        )
+        gw.sequencer = sequencer
+        app.state.gateway = gw
+        await gw.record_config_loaded(actor_type="gateway", actor=cfg.settings.gateway.id)
+        await sequencer.integrate()
+        sequencer.start()
+        if start_delivery:
+            gw.start_delivery()
+        try:
+            yield
+        finally:
+            await gw.stop_delivery()
+            await sequencer.stop()
+            await storage.close()
+
+    app = Starlette(
+        routes=[*participant_routes.routes, *operator_routes.routes, *service_routes.routes],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for uvicorn (``gateway serve`` and process managers): $GATEWAY_CONFIG."""
+    import os
+
+    return create_app(Path(os.environ.get("GATEWAY_CONFIG", "config")))

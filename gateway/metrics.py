@@ -1,0 +1,48 @@
+"""Prometheus metrics (api.md, Service endpoints). One registry per app, so tests and
+several apps in one process do not collide."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.received = Counter(
+            "gateway_messages_received",
+            "Messages accepted (202), by sender schema and kind",
+            ["schema", "kind"],
+            registry=self.registry,
+        )
+        self.refused = Counter(
+            "gateway_messages_refused",
+            "Requests refused, by the check that failed",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "gateway_deliveries",
+            "Delivery attempts by outcome (delivered, retry, dead)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "gateway_delivery_queue_depth", "Pending deliveries", registry=self.registry
+        )
+        self.tree_size = Gauge(
+            "gateway_audit_tree_size", "Entries covered by the latest checkpoint",
+            registry=self.registry,
+        )
+        self.checkpoint_age = Gauge(
+            "gateway_audit_checkpoint_age_seconds",
+            "Seconds since the latest checkpoint was signed",
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gateway_request_seconds",
+            "Request latency by route",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
