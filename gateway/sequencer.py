@@ -118,7 +118,7 @@ class Sequencer:
             if size >= count:
                 return size
 
-    def _append(self, size: int, hashes: list[bytes]) -> tuple[list[Node], bytes]:
+    def _append(self, size: int, hashes: Sequence[bytes]) -> tuple[list[Node], bytes]:
         overlay = _Overlay(self.storage.node_reader())
         new_nodes = tree.append_leaves(overlay, size, hashes) if hashes else []
         overlay.new.update(dict(new_nodes))
