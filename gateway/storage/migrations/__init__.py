@@ -1,0 +1,1 @@
+"""Schema migrations, one folder per backend; files are applied in order of their number."""

@@ -1,0 +1,476 @@
+"""The embedded storage backend: one SQLite file in WAL mode with durable group commit.
+
+Writes (`commit`, `claim_deliveries`, `save_tree`, `purge_nonces`, `erase_bodies`) go to
+one writer thread (`gateway.storage.group_commit`) that shares one fsync among every
+transaction waiting; each caller is answered only after that COMMIT. Reads run in worker
+threads on their own connections (one per thread): WAL lets them read the last committed
+state beside the writer. No method blocks the event loop. See docs/storage.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final, TypeVar
+
+from gateway.storage import sqlite_rows as rows
+from gateway.storage import sqlite_writes as writes
+from gateway.storage.base import (
+    AttemptRow,
+    CommitResult,
+    Delivery,
+    DeliveryState,
+    EventFilter,
+    StorageUnavailable,
+    StoredBody,
+    StoredCheckpoint,
+    StoredEvent,
+    StoredMessage,
+    Transaction,
+)
+from gateway.storage.group_commit import GroupCommitter
+from gateway.storage.sqlite_migrations import apply_migrations
+
+__all__ = ["SqliteNodeReader", "SqliteStorage"]
+
+T = TypeVar("T")
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Unset:
+    """Marks a cursor argument the caller did not pass (see `search_events`)."""
+
+
+_UNSET: Final = _Unset()
+
+_NODE_CHUNK = 400  # (level, idx) pairs per query: 800 parameters, far below SQLite's limit
+
+
+# ---- the backend ------------------------------------------------------------------------------
+
+
+class SqliteNodeReader:
+    """`NodeReader` over the storage's per-thread read connections (call from a worker thread)."""
+
+    def __init__(self, storage: SqliteStorage) -> None:
+        self._storage = storage
+
+    def get_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        return self._storage.read_now(lambda conn: _get_nodes(conn, keys))
+
+
+def _get_nodes(
+    conn: sqlite3.Connection, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    found: dict[tuple[int, int], bytes] = {}
+    for start in range(0, len(keys), _NODE_CHUNK):
+        chunk = keys[start : start + _NODE_CHUNK]
+        values = ", ".join("(?, ?)" for _ in chunk)
+        params = [v for key in chunk for v in key]
+        for level, idx, digest in conn.execute(
+            f"SELECT level, idx, hash FROM nodes WHERE (level, idx) IN (VALUES {values})", params
+        ):
+            found[(level, idx)] = bytes(digest)
+    return found
+
+
+class SqliteStorage:
+    """`Storage` on one SQLite file (WAL, synchronous=FULL, foreign keys, group commit)."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        max_batch: int = 256,
+        busy_timeout_ms: int = 5000,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        self.path = Path(path)
+        self._max_batch = max_batch
+        self._busy_timeout_ms = busy_timeout_ms
+        self._clock = clock
+        self._writer: GroupCommitter | None = None
+        self._write_conn: sqlite3.Connection | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def committer(self) -> GroupCommitter:
+        """The writer (its `batches`/`jobs` counters show group commit at work)."""
+        if self._writer is None:
+            raise StorageUnavailable(f"storage: {self.path} is not open")
+        return self._writer
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+        await asyncio.to_thread(self._open_sync)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _open_sync(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                conn.close()
+                raise StorageUnavailable(
+                    f"storage: {self.path} cannot use WAL (journal_mode is {mode!r}); "
+                    "put the database on a local file system"
+                )
+            # FULL: the WAL is fsynced at every COMMIT, so a committed write survives a crash
+            # or power loss (https://sqlite.org/pragma.html#pragma_synchronous).
+            conn.execute("PRAGMA synchronous = FULL")
+            # The writer's page cache holds the hot ends of the event indexes (default: 2 MiB).
+            conn.execute("PRAGMA cache_size = -32768")
+            apply_migrations(conn)
+            conn.execute("PRAGMA optimize")
+            stat = self.path.stat()
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageUnavailable(f"storage: cannot open {self.path}: {exc}") from exc
+        self._identity = (stat.st_dev, stat.st_ino)
+        self._write_conn = conn
+        self._writer = GroupCommitter(conn, max_batch=self._max_batch, name=self.path.name)
+        self._writer.start()
+
+    async def close(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer.stop()
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+            self._local = threading.local()
+        for conn in readers:
+            conn.close()
+        if self._write_conn is not None:
+            self._write_conn.close()
+            self._write_conn = None
+
+    async def ping(self) -> None:
+        await self._read(self._ping_sync)
+
+    def _ping_sync(self, conn: sqlite3.Connection) -> None:
+        conn.execute("SELECT size FROM tree_head WHERE id = 0").fetchone()
+        try:
+            stat = self.path.stat()
+        except OSError as exc:
+            raise StorageUnavailable(f"storage: {self.path} is gone: {exc}") from exc
+        if (stat.st_dev, stat.st_ino) != self._identity:
+            raise StorageUnavailable(f"storage: {self.path} was replaced by another file")
+        if not os.access(self.path.parent, os.W_OK) or not os.access(self.path, os.W_OK):
+            raise StorageUnavailable(f"storage: {self.path} is not writable")
+
+    # ---- plumbing -----------------------------------------------------------------------
+
+    def _reader_conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def read_now(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``query`` on this thread's read connection (synchronous; not on the loop)."""
+        if self._writer is None:
+            raise StorageUnavailable(f"storage: {self.path} is not open")
+        try:
+            return query(self._reader_conn())
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"storage: read from {self.path} failed: {exc}") from exc
+
+    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self.read_now, query)
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await self.committer.submit(work)
+
+    def _now_us(self) -> int:
+        return rows.to_us(self._clock(), "clock()")
+
+    # ---- writing ------------------------------------------------------------------------
+
+    async def commit(self, tx: Transaction) -> CommitResult:
+        prepared = writes.prepare_tx(tx, self._now_us())
+        return await self._write(lambda conn: writes.apply_tx(conn, prepared))
+
+    # ---- ingress ------------------------------------------------------------------------
+
+    async def nonce_seen(self, keyid: str, nonce: str) -> bool:
+        return await self._read(
+            lambda c: (
+                c.execute(
+                    "SELECT 1 FROM nonces WHERE keyid = ? AND nonce = ?", (keyid, nonce)
+                ).fetchone()
+                is not None
+            )
+        )
+
+    async def purge_nonces(self, before: dt.datetime) -> int:
+        before_us = rows.to_us(before, "before")
+        return await self._write(
+            lambda c: c.execute("DELETE FROM nonces WHERE expires_at < ?", (before_us,)).rowcount
+        )
+
+    async def find_message(self, sender: str, message_id: str) -> StoredMessage | None:
+        return await self._read(lambda c: writes.find_message(c, sender, message_id))
+
+    async def messages_by_id(self, message_id: str) -> list[StoredMessage]:
+        def query(c: sqlite3.Connection) -> list[StoredMessage]:
+            found = c.execute(
+                f"SELECT {rows.MESSAGE_COLUMNS} FROM messages WHERE message_id = ?"
+                " ORDER BY received_index",
+                (message_id,),
+            )
+            return [rows.message_from_row(r) for r in found]
+
+        return await self._read(query)
+
+    # ---- notice identity ------------------------------------------------------------------
+
+    async def notice_for_reference(self, system: str, reference: str) -> str | None:
+        def query(c: sqlite3.Connection) -> str | None:
+            row = c.execute(
+                "SELECT notice_key FROM notice_references WHERE system = ? AND reference = ?",
+                (system, reference),
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(query)
+
+    async def references_of(self, notice_key: str) -> dict[str, str]:
+        def query(c: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for system, reference in c.execute(
+                "SELECT system, reference FROM notice_references WHERE notice_key = ?"
+                " ORDER BY rowid",
+                (notice_key,),
+            ):
+                found.setdefault(system, reference)  # the first reference per system wins
+            return found
+
+        return await self._read(query)
+
+    async def recipients_of(self, notice_key: str) -> frozenset[str]:
+        return await self._read(
+            lambda c: frozenset(
+                r[0]
+                for r in c.execute(
+                    "SELECT DISTINCT recipient FROM deliveries WHERE notice_key = ?", (notice_key,)
+                )
+            )
+        )
+
+    # ---- bodies -----------------------------------------------------------------------------
+
+    async def get_body(self, sha256: str) -> StoredBody | None:
+        def query(c: sqlite3.Connection) -> StoredBody | None:
+            row = c.execute(
+                "SELECT sha256, body, media_type, stored_at, erased_at FROM bodies"
+                " WHERE sha256 = ?",
+                (sha256.lower(),),
+            ).fetchone()
+            return None if row is None else rows.body_from_row(row)
+
+        return await self._read(query)
+
+    async def erase_bodies(self, before: dt.datetime) -> list[str]:
+        before_us, now_us = rows.to_us(before, "before"), self._now_us()
+        return await self._write(lambda c: writes.erase(c, before_us, now_us))
+
+    # ---- deliveries -------------------------------------------------------------------------
+
+    async def claim_deliveries(
+        self, now: dt.datetime, limit: int, worker: str, lease: dt.timedelta
+    ) -> list[Delivery]:
+        if limit <= 0:
+            return []
+        now_us = rows.to_us(now, "now")
+        until_us = now_us + lease // dt.timedelta(microseconds=1)
+        return await self._write(lambda c: writes.claim(c, now_us, limit, worker, until_us))
+
+    async def get_delivery(self, delivery_id: str) -> Delivery | None:
+        def query(c: sqlite3.Connection) -> Delivery | None:
+            row = c.execute(
+                f"SELECT {rows.DELIVERY_COLUMNS} FROM deliveries WHERE delivery_id = ?",
+                (delivery_id,),
+            ).fetchone()
+            return None if row is None else rows.delivery_from_row(row)
+
+        return await self._read(query)
+
+    async def list_deliveries(
+        self, state: DeliveryState | None, limit: int, after: str | None = None
+    ) -> list[Delivery]:
+        clauses, params = [], []
+        if state is not None:
+            clauses.append("state = ?")
+            params.append(DeliveryState(state).value)
+        if after is not None:
+            clauses.append("delivery_id > ?")
+            params.append(after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {rows.DELIVERY_COLUMNS} FROM deliveries {where} ORDER BY delivery_id LIMIT ?"
+        return await self._read(
+            lambda c: [rows.delivery_from_row(r) for r in c.execute(sql, (*params, limit))]
+        )
+
+    async def deliveries_of_message(self, message_id: str) -> list[Delivery]:
+        return await self._read(
+            lambda c: [
+                rows.delivery_from_row(r)
+                for r in c.execute(
+                    f"SELECT {rows.DELIVERY_COLUMNS} FROM deliveries WHERE message_id = ?"
+                    " ORDER BY created_at, delivery_id",
+                    (message_id,),
+                )
+            ]
+        )
+
+    async def attempts_of(self, delivery_id: str) -> list[AttemptRow]:
+        return await self._read(
+            lambda c: [
+                rows.attempt_from_row(r)
+                for r in c.execute(
+                    "SELECT delivery_id, attempt, at, status_code, error, duration_ms, answer,"
+                    " answer_signature FROM attempts WHERE delivery_id = ? ORDER BY attempt",
+                    (delivery_id,),
+                )
+            ]
+        )
+
+    async def next_due(self) -> dt.datetime | None:
+        # A leased delivery is due again only when its lease runs out.
+        def query(c: sqlite3.Connection) -> dt.datetime | None:
+            row = c.execute(
+                "SELECT min(max(next_attempt_at, coalesce(lease_until, next_attempt_at)))"
+                " FROM deliveries WHERE state = 'pending'"
+            ).fetchone()
+            return rows.opt_from_us(row[0])
+
+        return await self._read(query)
+
+    # ---- audit log ----------------------------------------------------------------------------
+
+    async def event_count(self) -> int:
+        return await self._read(
+            lambda c: int(c.execute("SELECT coalesce(max(idx) + 1, 0) FROM events").fetchone()[0])
+        )
+
+    async def get_events(self, start: int, end: int) -> list[StoredEvent]:
+        return await self._read(
+            lambda c: [
+                rows.event_from_row(r)
+                for r in c.execute(
+                    f"SELECT {rows.EVENT_COLUMNS} FROM events WHERE idx >= ? AND idx < ?"
+                    " ORDER BY idx",
+                    (start, end),
+                )
+            ]
+        )
+
+    async def search_events(
+        self,
+        flt: EventFilter,
+        limit: int,
+        before: int | _Unset | None = _UNSET,
+        after: int | _Unset | None = _UNSET,
+    ) -> list[StoredEvent]:
+        """Newest first with ``before`` (index cursor), oldest first with ``after``.
+
+        Passing ``after`` (even ``None``: from the start) without ``before`` means oldest
+        first; otherwise newest first. ``since`` is inclusive, ``until`` exclusive.
+        """
+        newest = not (isinstance(before, _Unset) and not isinstance(after, _Unset))
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, value in (
+            ("message_id", flt.message_id),
+            ("participant", flt.participant),
+            ("kind", flt.kind),
+            ("outcome", flt.outcome),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if flt.since is not None:
+            clauses.append("at >= ?")
+            params.append(rows.to_us(flt.since, "since"))
+        if flt.until is not None:
+            clauses.append("at < ?")
+            params.append(rows.to_us(flt.until, "until"))
+        if isinstance(before, int):
+            clauses.append("idx < ?")
+            params.append(before)
+        if isinstance(after, int):
+            clauses.append("idx > ?")
+            params.append(after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "DESC" if newest else "ASC"
+        sql = f"SELECT {rows.EVENT_COLUMNS} FROM events {where} ORDER BY idx {order} LIMIT ?"
+        if limit <= 0:
+            return []
+        return await self._read(
+            lambda c: [rows.event_from_row(r) for r in c.execute(sql, (*params, limit))]
+        )
+
+    def node_reader(self) -> SqliteNodeReader:
+        return SqliteNodeReader(self)
+
+    async def tree_size(self) -> int:
+        return await self._read(
+            lambda c: int(c.execute("SELECT size FROM tree_head WHERE id = 0").fetchone()[0])
+        )
+
+    async def save_tree(
+        self,
+        nodes: Sequence[tuple[tuple[int, int], bytes]],
+        tree_size: int,
+        checkpoint: StoredCheckpoint | None,
+    ) -> None:
+        signed_at = None if checkpoint is None else rows.to_us(checkpoint.signed_at, "signed_at")
+        new_nodes = list(nodes)
+        await self._write(
+            lambda c: writes.save_tree(c, new_nodes, tree_size, checkpoint, signed_at)
+        )
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        def query(c: sqlite3.Connection) -> StoredCheckpoint | None:
+            row = c.execute(
+                "SELECT tree_size, root, note, signed_at FROM checkpoints"
+                " ORDER BY tree_size DESC LIMIT 1"
+            ).fetchone()
+            return None if row is None else rows.checkpoint_from_row(row)
+
+        return await self._read(query)
+
+    async def checkpoints(self, limit: int = 100) -> list[StoredCheckpoint]:
+        return await self._read(
+            lambda c: [
+                rows.checkpoint_from_row(r)
+                for r in c.execute(
+                    "SELECT tree_size, root, note, signed_at FROM checkpoints"
+                    " ORDER BY tree_size DESC LIMIT ?",
+                    (limit,),
+                )
+            ]
+        )
