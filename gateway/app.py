@@ -25,7 +25,9 @@ from gateway.storage import open_storage
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    return plain_problem(exc.status_code, slug, str(exc.detail), f"{request.method} {request.url.path}: {exc.detail}")
+    return plain_problem(
+        exc.status_code, slug, str(exc.detail), f"{request.method} {request.url.path}: {exc.detail}"
+    )
 
 
 def create_app(

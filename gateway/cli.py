@@ -37,6 +37,9 @@ def _register() -> None:
 
 # One line per module in gateway/commands/. Add yours here.
 _COMMAND_MODULES: list[str] = [
+    "serve",
+    "operators_cmd",
+    "audit_cmd",
     "keys",
     "config_cmd",
     "sim",

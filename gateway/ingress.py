@@ -330,7 +330,7 @@ async def accept_message(gw: Gateway, req: InboundRequest) -> Receipt:
         existing = await gw.storage.find_message(message.sender, message.message_id)
         if existing is not None:
             return _repeat(existing, req.body)
-        return await _route_and_record(gw, config, req, adapter, signed, message)
+        return await _route_and_record(_Context(gw, config, req, adapter, signed, message))
     except GatewayError as refusal:
         await _audit_refusal(gw, req, refusal, signed, message)
         raise
@@ -348,14 +348,20 @@ def _repeat(existing: StoredMessage, body: bytes) -> Receipt:
     return Receipt(body=receipt_body(existing))
 
 
-async def _route_and_record(
-    gw: Gateway,
-    config: GatewayConfig,
-    req: InboundRequest,
-    adapter: Adapter,
-    signed: VerifiedSignature,
-    message: CanonicalMessage,
-) -> Receipt:
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What the steps after verification share about one accepted request."""
+
+    gw: Gateway
+    config: GatewayConfig
+    req: InboundRequest
+    adapter: Adapter
+    signed: VerifiedSignature
+    message: CanonicalMessage
+
+
+async def _route_and_record(ctx: _Context) -> Receipt:
+    gw, config, req, adapter, message = ctx.gw, ctx.config, ctx.req, ctx.adapter, ctx.message
     storage = gw.storage
     now = req.received_at
     system = adapter.reference_system
@@ -374,9 +380,7 @@ async def _route_and_record(
     translations: list[_Translation] = []
     for item in decision.outcomes:
         if item.outcome != "routed":
-            outcomes.append(
-                RecipientOutcome(item.participant, "refused", item.reason, item.detail)
-            )
+            outcomes.append(RecipientOutcome(item.participant, "refused", item.reason, item.detail))
             continue
         try:
             tr = translate_for(message, notice, item.participant, config, now)
@@ -404,24 +408,26 @@ async def _route_and_record(
         )
 
     return await _record(
-        gw, config, req, adapter, signed, message, notice, notice_key, decision, outcomes,
-        translations,
+        ctx,
+        notice=notice,
+        notice_key=notice_key,
+        decision=decision,
+        outcomes=outcomes,
+        translations=translations,
     )
 
 
 async def _record(
-    gw: Gateway,
-    config: GatewayConfig,
-    req: InboundRequest,
-    adapter: Adapter,
-    signed: VerifiedSignature,
-    message: CanonicalMessage,
+    ctx: _Context,
+    *,
     notice: Notice,
     notice_key: str,
     decision: RoutingDecision,
     outcomes: list[RecipientOutcome],
     translations: list[_Translation],
 ) -> Receipt:
+    gw, config, req, adapter = ctx.gw, ctx.config, ctx.req, ctx.adapter
+    signed, message = ctx.signed, ctx.message
     now = req.received_at
     body_sha = sha256_hex(req.body)
     sender = message.sender
@@ -588,7 +594,7 @@ async def _audit_refusal(
     row = event(
         EventKind.REFUSED,
         req.received_at,
-        actor_type="participant" if participant else "unauthenticated",
+        actor_type="participant",
         actor=participant or "unknown",
         message_id=message.message_id if message is not None else None,
         outcome=refusal.slug,

@@ -31,7 +31,8 @@ class Metrics:
             "gateway_delivery_queue_depth", "Pending deliveries", registry=self.registry
         )
         self.tree_size = Gauge(
-            "gateway_audit_tree_size", "Entries covered by the latest checkpoint",
+            "gateway_audit_tree_size",
+            "Entries covered by the latest checkpoint",
             registry=self.registry,
         )
         self.checkpoint_age = Gauge(

@@ -26,7 +26,9 @@ class Role(IntEnum):
         try:
             return cls[name.upper()]
         except KeyError:
-            raise ValueError(f"unknown role {name!r}; expected auditor, operator or admin") from None
+            raise ValueError(
+                f"unknown role {name!r}; expected auditor, operator or admin"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,11 @@ from gateway.errors import BadRequest, GatewayError, NotFound, Unprocessable
 from gateway.ingress import decode, event, select_adapter
 from gateway.operators import Operator, Role, authenticate, require_role
 from gateway.problems import problem_response
+from gateway.routing import explain as explain_decision
 from gateway.routing import facts_from_message, route
 from gateway.runtime import Gateway
 from gateway.storage.base import EventFilter, StoredEvent, Transaction
+from schemas.canonical import MessageKind
 
 Handler = Callable[[Request, Gateway, Operator], Awaitable[Response]]
 
@@ -50,7 +52,9 @@ def int_param(request: Request, name: str, *, required: bool = True, default: in
     raw = request.query_params.get(name)
     if raw is None:
         if required:
-            raise bad_query("query-parameter-missing", f"query parameter {name!r} is required", name)
+            raise bad_query(
+                "query-parameter-missing", f"query parameter {name!r} is required", name
+            )
         return default
     if not raw.isdigit() or len(raw) > 18:
         raise bad_query(
@@ -127,9 +131,7 @@ async def inclusion(request: Request, gw: Gateway, op: Operator) -> Response:
     proof = await asyncio.to_thread(
         tree.inclusion_proof, gw.storage.node_reader(), index, tree_size
     )
-    return json_response(
-        {"index": index, "tree_size": tree_size, "proof": [b64(h) for h in proof]}
-    )
+    return json_response({"index": index, "tree_size": tree_size, "proof": [b64(h) for h in proof]})
 
 
 async def consistency(request: Request, gw: Gateway, op: Operator) -> Response:
@@ -189,7 +191,9 @@ async def search(request: Request, gw: Gateway, op: Operator) -> Response:
     position: int | None = None
     if cursor is not None:
         if not cursor.isdigit():
-            raise bad_query("cursor-invalid", "cursor must be a value returned as next_cursor", "cursor")
+            raise bad_query(
+                "cursor-invalid", "cursor must be a value returned as next_cursor", "cursor"
+            )
         position = int(cursor)
     if order == "newest":
         rows = await gw.storage.search_events(flt, limit, before=position)
@@ -299,8 +303,16 @@ async def explain(request: Request, gw: Gateway, op: Operator) -> Response:
     adapter = select_adapter(request.headers.get("content-type"))
     message = decode(adapter, body)
     previous = frozenset[str]()
+    ref = message.notice.reference(adapter.reference_system)
+    if message.kind is not MessageKind.PUBLISH and ref is not None:
+        key = await gw.storage.notice_for_reference(adapter.reference_system, ref)
+        if key is not None:
+            previous = await gw.storage.recipients_of(key)
     decision = route(facts_from_message(message), gw.config, previous_recipients=previous)
-    return json_response(decision.as_json())
+    out = decision.as_json()
+    out["explanation"] = explain_decision(decision)
+    out["dry_run"] = True
+    return json_response(out)
 
 
 async def reload(request: Request, gw: Gateway, op: Operator) -> Response:

@@ -135,9 +135,7 @@ async def _verify_export(path: Path, key: str | None) -> str:
             except VerificationFailed as exc:
                 raise CliError(f"audit export does NOT verify: {exc}", code=2) from exc
     source = "the key given with --key" if key else "the verifier key the export carries"
-    return (
-        f"audit export verifies with {source}: {report.entries} entries, root {report.root_b64}"
-    )
+    return f"audit export verifies with {source}: {report.entries} entries, root {report.root_b64}"
 
 
 async def _export(directory: Path, output: Path) -> str:
@@ -191,9 +189,7 @@ async def _erase(directory: Path, before: dt.datetime) -> str:
         )
         await storage.commit(
             Transaction(
-                events=[
-                    EventRow(leaf=leaf_bytes(ev), kind=ev.kind.value, at=now, outcome="erased")
-                ]
+                events=[EventRow(leaf=leaf_bytes(ev), kind=ev.kind.value, at=now, outcome="erased")]
             )
         )
         return f"erased {len(erased)} stored bodies older than {before.isoformat()}; leaves stay"
@@ -207,9 +203,13 @@ def register(app: typer.Typer) -> None:
 
     @audit.command("verify")
     def verify(
-        file: Annotated[Path | None, typer.Argument(help="an export file (else the database)")] = None,
+        file: Annotated[
+            Path | None, typer.Argument(help="an export file (else the database)")
+        ] = None,
         config: ConfigOpt = None,
-        key: Annotated[str | None, typer.Option(help="verifier key to trust (signed-note form)")] = None,
+        key: Annotated[
+            str | None, typer.Option(help="verifier key to trust (signed-note form)")
+        ] = None,
     ) -> None:
         """Verify the log leaf by leaf against its signed checkpoints."""
         if file is not None:

@@ -1,4 +1,4 @@
-"""`gateway operators add NAME --role ROLE --config DIR`: print a new token once, store its digest."""
+"""`gateway operators add NAME --role ROLE`: print a new token once, store its digest."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def add_operator(directory: Path, name: str, role: str) -> str:
         f'\n[[operator]]\nname = "{name}"\nrole = "{role.lower()}"\n'
         f'token_sha256 = "{token_digest(token)}"\n'
     )
-    path.write_text(existing.rstrip("\n") + "\n" + block if existing else block.lstrip("\n"), "utf-8")
+    path.write_text(
+        existing.rstrip("\n") + "\n" + block if existing else block.lstrip("\n"), "utf-8"
+    )
     return token
 
 

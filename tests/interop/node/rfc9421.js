@@ -8,7 +8,7 @@
 //    "created", "expires"?, "nonce", "label", "components"}
 //     -> {"headers": {...the request's headers with content-digest, signature-input, signature}}
 //   {"op": "verify", "method", "url", "headers", "body_b64", "public_key_pem", "keyid",
-//    "required_components", "tolerance"}
+//    "required_components", "tolerance", "status"?}   (with "status": verify a response)
 //     -> {"verified": bool, "digest_ok": bool, "error": string | null}
 'use strict';
 
@@ -66,7 +66,9 @@ async function verify(input) {
         requiredFields: input.required_components,
         tolerance: input.tolerance,
       },
-      { method: input.method, url: input.url, headers: input.headers },
+      input.status !== undefined && input.status !== null
+        ? { status: input.status, headers: input.headers }
+        : { method: input.method, url: input.url, headers: input.headers },
     );
     return { verified: verified === true, digest_ok: digestOk, error: null };
   } catch (err) {
