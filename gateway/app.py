@@ -60,7 +60,7 @@ def create_app(
         await gw.record_config_loaded(actor_type="gateway", actor=cfg.settings.gateway.id)
         await sequencer.integrate()
         sequencer.start()
-        if start_delivery:
+        if start_delivery and cfg.settings.delivery.worker:
             gw.start_delivery()
         try:
             yield

@@ -100,6 +100,9 @@ class DeliverySection(_Strict):
     backoff_initial_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=300.0, gt=0)
     timeout_seconds: float = Field(default=10.0, gt=0)
+    # Run the delivery worker inside `gateway serve`. Turn off on ingress-only replicas
+    # (another process delivers from the same database) and in ingress benchmarks.
+    worker: bool = True
 
 
 class AuditSection(_Strict):
