@@ -16,6 +16,7 @@ from gateway.api._http import bad_query, gateway_of, read_body
 from gateway.audit import tree
 from gateway.audit.events import EventKind
 from gateway.config import ConfigError
+from gateway.delivery import Requeue, redeliver, retry_dead_letter
 from gateway.errors import BadRequest, GatewayError, NotFound, Unprocessable
 from gateway.ingress import decode, event, select_adapter
 from gateway.operators import Operator, Role, authenticate, require_role
@@ -23,7 +24,7 @@ from gateway.problems import problem_response
 from gateway.routing import explain as explain_decision
 from gateway.routing import facts_from_message, route
 from gateway.runtime import Gateway
-from gateway.storage.base import EventFilter, StoredEvent, Transaction
+from gateway.storage.base import Delivery, DeliveryState, EventFilter, StoredEvent, Transaction
 from schemas.canonical import MessageKind
 
 Handler = Callable[[Request, Gateway, Operator], Awaitable[Response]]
@@ -295,6 +296,69 @@ async def message_life(request: Request, gw: Gateway, op: Operator) -> Response:
     )
 
 
+# ---- deliveries ---------------------------------------------------------------------------
+
+
+def _delivery_json(d: Delivery) -> dict[str, object]:
+    return {
+        "delivery_id": d.delivery_id,
+        "message_id": d.message_id,
+        "sender": d.sender,
+        "recipient": d.recipient,
+        "kind": d.kind,
+        "state": d.state.value,
+        "attempts": d.attempts,
+        "next_attempt_at": d.next_attempt_at.isoformat() if d.next_attempt_at else None,
+        "last_status": d.last_status,
+        "last_error": d.last_error,
+        "delivered_message_id": d.delivered_message_id,
+        "created_at": d.created_at.isoformat(),
+        "updated_at": d.updated_at.isoformat(),
+    }
+
+
+async def deliveries(request: Request, gw: Gateway, op: Operator) -> Response:
+    raw = request.query_params.get("state")
+    state: DeliveryState | None = None
+    if raw is not None:
+        try:
+            state = DeliveryState(raw)
+        except ValueError:
+            raise bad_query(
+                "query-parameter-invalid",
+                f"state must be one of pending, delivered, dead; got {raw!r}",
+                "state",
+            ) from None
+    limit = min(max(int_param(request, "limit", required=False, default=100), 1), 1000)
+    after = request.query_params.get("cursor")
+    rows = await gw.storage.list_deliveries(state, limit, after=after)
+    return json_response(
+        {
+            "deliveries": [_delivery_json(d) for d in rows],
+            "next_cursor": rows[-1].delivery_id if len(rows) == limit else None,
+        }
+    )
+
+
+async def _apply(gw: Gateway, requeue: Requeue) -> Response:
+    await gw.storage.commit(requeue.transaction)
+    gw.after_commit(delivered=True)
+    return json_response(
+        {"requeued": list(requeue.requeued), "skipped": list(requeue.skipped)}, status=202
+    )
+
+
+async def retry(request: Request, gw: Gateway, op: Operator) -> Response:
+    delivery_id = request.path_params["delivery_id"]
+    return await _apply(gw, await retry_dead_letter(gw.storage, delivery_id, op.name, gw.clock))
+
+
+async def redeliver_message(request: Request, gw: Gateway, op: Operator) -> Response:
+    recipient = request.query_params.get("recipient")
+    message_id = request.path_params["message_id"]
+    return await _apply(gw, await redeliver(gw.storage, message_id, recipient, op.name, gw.clock))
+
+
 # ---- routing and administration ------------------------------------------------------------
 
 
@@ -339,6 +403,13 @@ routes = [
     Route("/v1/audit/proof/consistency", guarded(Role.AUDITOR, consistency), methods=["GET"]),
     Route("/v1/audit/events", guarded(Role.AUDITOR, search), methods=["GET"]),
     Route("/v1/messages/{message_id}", guarded(Role.AUDITOR, message_life), methods=["GET"]),
+    Route("/v1/deliveries", guarded(Role.AUDITOR, deliveries), methods=["GET"]),
+    Route("/v1/deliveries/{delivery_id}/retry", guarded(Role.OPERATOR, retry), methods=["POST"]),
+    Route(
+        "/v1/messages/{message_id}/redeliver",
+        guarded(Role.OPERATOR, redeliver_message),
+        methods=["POST"],
+    ),
     Route("/v1/routing/explain", guarded(Role.AUDITOR, explain), methods=["POST"]),
     Route("/v1/admin/reload", guarded(Role.ADMIN, reload), methods=["POST"]),
 ]
