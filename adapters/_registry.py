@@ -7,6 +7,7 @@ to `_ADAPTERS` below; nothing in the gateway changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
 from schemas.canonical import CanonicalMessage, Loss, Notice
@@ -64,14 +65,9 @@ def _load() -> dict[str, Adapter]:
     return {a.schema: a for a in (INTERPOL, GCCPOL)}
 
 
-_ADAPTERS: dict[str, Adapter] | None = None
-
-
+@cache
 def _all() -> dict[str, Adapter]:
-    global _ADAPTERS
-    if _ADAPTERS is None:
-        _ADAPTERS = _load()
-    return _ADAPTERS
+    return _load()
 
 
 def adapter_for_schema(schema: str) -> Adapter:

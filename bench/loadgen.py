@@ -28,7 +28,8 @@ class LoadResult:
 
 def build_request(host: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
     lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
-    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host", "content-length")]
+    skip = ("host", "content-length")
+    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in skip]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 

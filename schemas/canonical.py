@@ -104,7 +104,7 @@ class Classification(StrEnum):
     UNCLASSIFIED = "UNCLASSIFIED"
     RESTRICTED = "RESTRICTED"
     CONFIDENTIAL = "CONFIDENTIAL"
-    SECRET = "SECRET"
+    SECRET = "SECRET"  # noqa: S105 (a classification, not a password)
 
 
 class HandlingCode(StrEnum):

@@ -528,7 +528,7 @@ class CancelMessage(_Wire):
 
 
 InterpolMessage = Annotated[NoticeMessage | CancelMessage, Field(discriminator="message_type")]
-_MESSAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(InterpolMessage)  # type: ignore[arg-type]
+_MESSAGE_ADAPTER: TypeAdapter[Any] = TypeAdapter(InterpolMessage)  # type: ignore[arg-type, unused-ignore]
 
 
 def interpol_json_schema() -> dict[str, Any]:
