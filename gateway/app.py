@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,11 +18,13 @@ from starlette.responses import Response
 from gateway.api import operators as operator_routes
 from gateway.api import participants as participant_routes
 from gateway.api import service as service_routes
-from gateway.config import GatewayConfig, load_config
+from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.problems import plain_problem
 from gateway.runtime import Gateway, utc_now
 from gateway.sequencer import Sequencer
 from gateway.storage import open_storage
+
+log = logging.getLogger("gateway")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -28,6 +33,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return plain_problem(
         exc.status_code, slug, str(exc.detail), f"{request.method} {request.url.path}: {exc.detail}"
     )
+
+
+def watch_sighup(gw: Gateway) -> None:
+    """SIGHUP reloads the configuration (api.md: like POST /v1/admin/reload); an invalid
+    configuration is logged and the old one stays. Only possible in the main thread."""
+    loop = asyncio.get_running_loop()
+
+    async def reload() -> None:
+        async with gw.reload_lock:
+            try:
+                gw.reload_config()
+            except ConfigError as exc:
+                log.error("config-reload-refused", extra={"fields": {"problems": exc.problems}})
+                await gw.record_config_loaded(
+                    actor_type="gateway", actor="SIGHUP", refused=exc.problems
+                )
+                return
+            await gw.record_config_loaded(actor_type="gateway", actor="SIGHUP")
+            log.info("config-reloaded", extra={"fields": {"digest": gw.config.config_digest}})
+
+    def on_hup() -> None:
+        loop.create_task(reload())  # noqa: RUF006 (fire and forget; errors are logged)
+
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
 
 
 def create_app(
@@ -62,6 +92,7 @@ def create_app(
         sequencer.start()
         if start_delivery and cfg.settings.delivery.worker:
             gw.start_delivery()
+        watch_sighup(gw)
         try:
             yield
         finally:

@@ -121,23 +121,31 @@ class Gateway:
         self.config = new
         return new
 
-    async def record_config_loaded(self, *, actor_type: str, actor: str) -> None:
+    async def record_config_loaded(
+        self, *, actor_type: str, actor: str, refused: list[str] | None = None
+    ) -> None:
+        """Audit a configuration load — or a refused reload, with its problems (the old
+        configuration, whose digests the event names, stays in force)."""
         cfg = self.config
         now = self.clock()
+        outcome = "loaded" if refused is None else "refused"
+        details: dict[str, Any] = {
+            "config_digest": cfg.config_digest,
+            "rules_digest": cfg.rules_digest,
+            "participants": len(cfg.participants),
+            "keys": sorted(cfg.keys),
+            "rules": [r.id for r in cfg.rules],
+        }
+        if refused is not None:
+            details["problems"] = refused[:50]
         ev = AuditEvent(
             kind=EventKind.CONFIG_LOADED,
             at=now,
             actor={"type": actor_type, "id": actor},
             message_id=None,
-            outcome="loaded",
+            outcome=outcome,
             body_sha256={},
-            details={
-                "config_digest": cfg.config_digest,
-                "rules_digest": cfg.rules_digest,
-                "participants": len(cfg.participants),
-                "keys": sorted(cfg.keys),
-                "rules": [r.id for r in cfg.rules],
-            },
+            details=details,
         )
         await self.storage.commit(
             Transaction(
@@ -147,7 +155,7 @@ class Gateway:
                         kind=ev.kind.value,
                         at=now,
                         participant=actor,
-                        outcome="loaded",
+                        outcome=outcome,
                     )
                 ]
             )

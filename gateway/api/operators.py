@@ -384,6 +384,9 @@ async def reload(request: Request, gw: Gateway, op: Operator) -> Response:
         try:
             config = gw.reload_config()
         except ConfigError as exc:
+            await gw.record_config_loaded(
+                actor_type="operator", actor=op.name, refused=exc.problems
+            )
             raise Unprocessable(
                 "config-invalid",
                 f"the new configuration is invalid and was not loaded; the old one stays: {exc}",
