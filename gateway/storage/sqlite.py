@@ -76,7 +76,11 @@ def _get_nodes(
         values = ", ".join("(?, ?)" for _ in chunk)
         params = [v for key in chunk for v in key]
         for level, idx, digest in conn.execute(
-            f"SELECT level, idx, hash FROM nodes WHERE (level, idx) IN (VALUES {values})", params
+            # The keys drive the loop so each is one primary-key search; a row-value
+            # `(level, idx) IN (VALUES …)` makes SQLite scan the whole table instead.
+            f"SELECT n.level, n.idx, n.hash FROM (VALUES {values}) AS k "
+            "JOIN nodes AS n ON n.level = k.column1 AND n.idx = k.column2",
+            params,
         ):
             found[(level, idx)] = bytes(digest)
     return found

@@ -385,3 +385,30 @@ async def _until(condition: object, timeout: float = 10.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not met within the deadline")
         await asyncio.sleep(0.001)
+
+
+def test_node_reads_search_the_primary_key_not_the_table() -> None:
+    """A proof reads O(log n) nodes; each must be one index search (a scan made proofs
+    O(n) at a million entries)."""
+    import sqlite3
+
+    from gateway.storage.sqlite import _get_nodes
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE TABLE nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
+        " PRIMARY KEY (level, idx)) WITHOUT ROWID"
+    )
+    conn.executemany("INSERT INTO nodes VALUES (?, ?, ?)", [(0, i, b"h") for i in range(100)])
+    plans: list[str] = []
+    original = conn.execute
+
+    class Spy:
+        def execute(self, sql: str, params: object = ()) -> object:
+            plans.extend(str(r) for r in original("EXPLAIN QUERY PLAN " + sql, params))
+            return original(sql, params)
+
+    found = _get_nodes(Spy(), [(0, 3), (0, 7), (1, 0)])  # type: ignore[arg-type]
+    assert found == {(0, 3): b"h", (0, 7): b"h"}
+    assert any("USING PRIMARY KEY" in p for p in plans), plans
+    assert not any("SCAN nodes" in p for p in plans), plans
