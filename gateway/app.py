@@ -93,9 +93,11 @@ def create_app(
         if start_delivery and cfg.settings.delivery.worker:
             gw.start_delivery()
         watch_sighup(gw)
+        purger = asyncio.create_task(gw.purge_nonces_forever(), name="nonce-purge")
         try:
             yield
         finally:
+            purger.cancel()
             await gw.stop_delivery()
             await sequencer.stop()
             await storage.close()

@@ -113,6 +113,16 @@ class Gateway:
             await self.delivery.stop()
             self.delivery = None
 
+    async def purge_nonces_forever(self, every: float = 60.0) -> None:
+        """Forget (keyid, nonce) pairs once no request carrying them can be fresh any more
+        (signatures.md: kept at least the freshness window; each row carries its own expiry)."""
+        while True:
+            try:
+                await self.storage.purge_nonces(self.clock())
+            except Exception:  # storage down: try again next round
+                log.warning("nonce-purge-failed", exc_info=True)
+            await asyncio.sleep(every)
+
     # ---- configuration ---------------------------------------------------------------------
 
     def reload_config(self) -> GatewayConfig:
