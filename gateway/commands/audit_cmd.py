@@ -166,6 +166,59 @@ async def _export(directory: Path, output: Path) -> str:
         await storage.close()
 
 
+async def _export_capture(directory: Path, output: Path) -> str:
+    from gateway.capture import GatewayIdentity, dump_line
+    from gateway.capture_export import ExportTally, capture_header, export_requests
+    from gateway.config import load_config
+    from gateway.crypto import load_private_key
+    from gateway.storage import open_storage
+
+    cfg = load_config(directory, require_signing_key=False)
+    gw = cfg.settings.gateway
+    public = load_private_key(cfg.signing_key_path.read_bytes()).public
+    identity = GatewayIdentity(
+        id=gw.id,
+        public_authority=gw.public_authority,
+        audit_origin=gw.audit_origin,
+        signing_keyid=gw.signing_keyid,
+        public_key_b64=base64.b64encode(public).decode("ascii"),
+        verifier_key=verifier_key_from_config(cfg),
+    )
+    storage = open_storage(cfg.storage_url)
+    await storage.open()
+    try:
+        upto = await storage.event_count()
+        tally = ExportTally()
+        body = output.with_name(output.name + ".lines")
+        with body.open("wb") as fh, progress_bar(upto, "exporting") as progress:
+            async for req in export_requests(storage, upto=upto, tally=tally, progress=progress):
+                fh.write(dump_line(req))
+        header = capture_header(
+            cfg,
+            identity,
+            source="audit-export",
+            requests=tally.requests,
+            erased=tally.erased,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+        tmp = output.with_name(output.name + ".part")
+        with tmp.open("wb") as out, body.open("rb") as lines:
+            out.write(dump_line(header))
+            while chunk := lines.read(1 << 20):
+                out.write(chunk)
+        tmp.replace(output)
+        body.unlink()
+    finally:
+        await storage.close()
+    erased = len(set(tally.erased))
+    summary = f"captured {tally.requests} requests to {output}"
+    if erased:
+        summary += f"; {erased} bodies erased (listed in the header's erased_bodies)"
+    if tally.without_request:
+        summary += f"; {tally.without_request} requests predate request records, left out"
+    return summary
+
+
 async def _erase(directory: Path, before: dt.datetime) -> str:
     from gateway.audit.events import AuditEvent, EventKind, leaf_bytes
     from gateway.config import load_config
@@ -221,8 +274,15 @@ def register(app: typer.Typer) -> None:
     def export(
         output: Annotated[Path, typer.Option("--output", help="file to write")],
         config: ConfigOpt = None,
+        capture: Annotated[
+            bool, typer.Option("--capture", help="write a replay capture (docs/replay.md)")
+        ] = False,
     ) -> None:
-        """Write a self-contained export: every leaf, the latest checkpoint, the verifier key."""
+        """Write a self-contained export: every leaf, the latest checkpoint, the verifier key.
+        With --capture, a replay capture of every recorded inbound request instead."""
+        if capture:
+            typer.echo(asyncio.run(_export_capture(config_dir(config), output)))
+            return
         typer.echo(asyncio.run(_export(config_dir(config), output)))
 
     @audit.command("erase")

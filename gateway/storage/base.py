@@ -90,6 +90,19 @@ class MessageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestRow:
+    """The inbound request of a "received" or "refused" event (docs/replay.md): kept beside
+    the leaf so a capture can replay it; the leaf itself holds digests only."""
+
+    event_pos: int  # position in Transaction.events of the event it belongs to
+    method: str
+    authority: str
+    path: str
+    headers: bytes  # JSON object of the signature-relevant header fields, as received
+    body_sha256: str | None  # the body stored as a BodyRow (same or earlier transaction)
+
+
+@dataclass(frozen=True, slots=True)
 class NewDelivery:
     delivery_id: str
     message_id: str  # the origin message
@@ -145,6 +158,7 @@ class Transaction:
     deliveries: list[NewDelivery] = field(default_factory=list)
     delivery_updates: list[DeliveryUpdate] = field(default_factory=list)
     references: list[ReferenceRow] = field(default_factory=list)
+    request: RequestRow | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +181,16 @@ class StoredMessage:
     received_index: int  # audit log index of the "received" event
     keyid: str
     signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRequest:
+    event_index: int  # audit log index of its "received" / "refused" event
+    method: str
+    authority: str
+    path: str
+    headers: bytes
+    body_sha256: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +250,16 @@ class EventFilter:
     outcome: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventCount:
+    """How many events of one kind and outcome fell in one time bucket (console charts)."""
+
+    bucket: int  # 0-based bucket number from ``since``
+    kind: str
+    outcome: str
+    count: int
 
 
 class NodeReader(Protocol):
@@ -291,6 +325,13 @@ class Storage(Protocol):
         """Newest first with ``before`` (index cursor), oldest first with ``after``."""
         ...
 
+    async def event_counts(
+        self, since: dt.datetime, until: dt.datetime, bucket: dt.timedelta, kinds: Sequence[str]
+    ) -> list[EventCount]:
+        """Events of ``kinds`` with ``since <= at < until``, counted per (bucket, kind,
+        outcome); the cost is one range scan of the time index over the window."""
+        ...
+
     def node_reader(self) -> NodeReader:
         """A synchronous reader of Merkle nodes (call from a worker thread)."""
         ...
@@ -307,3 +348,8 @@ class Storage(Protocol):
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None: ...
     async def checkpoints(self, limit: int = 100) -> list[StoredCheckpoint]: ...
+
+    # -- replay captures (docs/replay.md) ----------------------------------------------------
+    async def requests_between(self, start: int, end: int) -> dict[int, StoredRequest]:
+        """The inbound requests recorded beside events ``start`` <= index < ``end``."""
+        ...

@@ -25,12 +25,14 @@ from gateway.storage.base import (
     CommitResult,
     Delivery,
     DeliveryState,
+    EventCount,
     EventFilter,
     StorageUnavailable,
     StoredBody,
     StoredCheckpoint,
     StoredEvent,
     StoredMessage,
+    StoredRequest,
     Transaction,
 )
 from gateway.storage.group_commit import GroupCommitter
@@ -437,6 +439,27 @@ class SqliteStorage:
             lambda c: [rows.event_from_row(r) for r in c.execute(sql, (*params, limit))]
         )
 
+    async def event_counts(
+        self, since: dt.datetime, until: dt.datetime, bucket: dt.timedelta, kinds: Sequence[str]
+    ) -> list[EventCount]:
+        start = rows.to_us(since, "since")
+        width = bucket // dt.timedelta(microseconds=1)
+        if width <= 0 or not kinds:
+            return []
+        marks = ", ".join("?" for _ in kinds)
+        # INDEXED BY: the window is small next to the log, so the time index always wins.
+        sql = (
+            "SELECT (at - ?) / ?, kind, outcome, count(*) FROM events INDEXED BY events_at"
+            f" WHERE at >= ? AND at < ? AND kind IN ({marks}) GROUP BY 1, 2, 3"
+        )
+        params = (start, width, start, rows.to_us(until, "until"), *kinds)
+        return await self._read(
+            lambda c: [
+                EventCount(bucket=int(b), kind=k, outcome=o, count=int(n))
+                for b, k, o, n in c.execute(sql, params)
+            ]
+        )
+
     def node_reader(self) -> SqliteNodeReader:
         return SqliteNodeReader(self)
 
@@ -466,6 +489,18 @@ class SqliteStorage:
             return None if row is None else rows.checkpoint_from_row(row)
 
         return await self._read(query)
+
+    async def requests_between(self, start: int, end: int) -> dict[int, StoredRequest]:
+        return await self._read(
+            lambda c: {
+                r[0]: rows.request_from_row(r)
+                for r in c.execute(
+                    f"SELECT {rows.REQUEST_COLUMNS} FROM requests"
+                    " WHERE event_idx >= ? AND event_idx < ? ORDER BY event_idx",
+                    (start, end),
+                )
+            }
+        )
 
     async def checkpoints(self, limit: int = 100) -> list[StoredCheckpoint]:
         return await self._read(

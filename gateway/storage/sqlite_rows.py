@@ -17,12 +17,14 @@ from gateway.storage.base import (
     StoredCheckpoint,
     StoredEvent,
     StoredMessage,
+    StoredRequest,
 )
 
 __all__ = [
     "DELIVERY_COLUMNS",
     "EVENT_COLUMNS",
     "MESSAGE_COLUMNS",
+    "REQUEST_COLUMNS",
     "attempt_from_row",
     "body_from_row",
     "checkpoint_from_row",
@@ -32,6 +34,7 @@ __all__ = [
     "message_from_row",
     "opt_from_us",
     "opt_to_us",
+    "request_from_row",
     "to_us",
 ]
 
@@ -151,4 +154,18 @@ def body_from_row(row: Row) -> StoredBody:
 def checkpoint_from_row(row: Row) -> StoredCheckpoint:
     return StoredCheckpoint(
         tree_size=row[0], root_hash=bytes(row[1]), note=bytes(row[2]), signed_at=from_us(row[3])
+    )
+
+
+REQUEST_COLUMNS = "event_idx, method, authority, path, headers, body_sha256"
+
+
+def request_from_row(row: Row) -> StoredRequest:
+    return StoredRequest(
+        event_index=row[0],
+        method=row[1],
+        authority=row[2],
+        path=row[3],
+        headers=bytes(row[4]),
+        body_sha256=row[5],
     )

@@ -44,6 +44,8 @@ class PreparedTx:
     deliveries: list[Params]
     updates: list[Params]
     attempts: list[Params]
+    request: Params | None = None  # event_idx (position 0) is filled in by the writer
+    request_event_pos: int | None = None
 
 
 def prepare_tx(tx: Transaction, now_us: int) -> PreparedTx:
@@ -131,8 +133,29 @@ def prepare_tx(tx: Transaction, now_us: int) -> PreparedTx:
         if a is not None
     ]
     references = [(r.system, r.reference, r.notice_key) for r in tx.references]
+    request = request_pos = None
+    if tx.request is not None:
+        r = tx.request
+        if not 0 <= r.event_pos < len(tx.events):
+            raise ValueError(
+                f"storage: request.event_pos is {r.event_pos}; "
+                f"expected 0..{len(tx.events) - 1} (the transaction has {len(tx.events)} events)"
+            )
+        request_pos = r.event_pos
+        request = (None, r.method, r.authority, r.path, r.headers, r.body_sha256)
     return PreparedTx(
-        events, bodies, nonce, message, key, pos, references, deliveries, updates, attempts
+        events,
+        bodies,
+        nonce,
+        message,
+        key,
+        pos,
+        references,
+        deliveries,
+        updates,
+        attempts,
+        request,
+        request_pos,
     )
 
 
@@ -175,6 +198,11 @@ def apply_tx(conn: sqlite3.Connection, tx: PreparedTx) -> CommitResult:
             if existing is not None:
                 raise DuplicateMessage(existing) from exc
             raise StorageError(f"storage: message row refused: {exc}") from exc
+    if tx.request is not None and tx.request_event_pos is not None:
+        conn.execute(
+            f"INSERT INTO requests ({rows.REQUEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (indices[tx.request_event_pos], *tx.request[1:]),
+        )
     # The first mapping of an identifier wins: a notice's identity never moves.
     _insert_many(
         conn,
