@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test lint demo bench bench-quick clean
+.PHONY: all venv test lint demo bench bench-quick clean audit-deps screenshots
 
 all: test
 
@@ -32,6 +32,16 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick
+
+# Known vulnerabilities in the installed dependencies (pip-audit; needs the advisory
+# service: fails loudly, never "clean", when it cannot audit anything; docs/security.md).
+audit-deps: $(STAMP)
+	BIN=$(BIN) bash .ci/audit-deps
+
+# PNGs of the console's main pages into docs/console/ (real gateway, headless chromium).
+screenshots: $(STAMP)
+	bash tests/console/setup.sh
+	$(BIN)/python -m tests.console.screenshots docs/console
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -12,17 +12,22 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api import operators as operator_routes
 from gateway.api import participants as participant_routes
 from gateway.api import service as service_routes
+from gateway.api.header_limit import HeaderSizeLimit
+from gateway.api.timing import RequestTimer
 from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.console import Console, console_mount
+from gateway.openapi import routes as openapi_routes
 from gateway.problems import plain_problem
 from gateway.runtime import Gateway, utc_now
 from gateway.sequencer import Sequencer
-from gateway.storage import open_storage
+from gateway.storage import StorageUnavailable, open_storage
 
 log = logging.getLogger("gateway")
 
@@ -33,6 +38,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return plain_problem(
         exc.status_code, slug, str(exc.detail), f"{request.method} {request.url.path}: {exc.detail}"
     )
+
+
+async def _storage_unavailable(request: Request, exc: Exception) -> Response:
+    """The database went away under a look-up (a commit's failure is answered in ingress):
+    503, never 500 (docs/architecture.md, Concurrency). Nothing was recorded."""
+    answer = plain_problem(
+        503,
+        "storage-unavailable",
+        "Temporarily unavailable",
+        "the gateway cannot reach its storage right now; nothing was recorded, "
+        "retry later with a fresh signature",
+    )
+    answer.headers["Retry-After"] = "5"
+    return answer
 
 
 def watch_sighup(gw: Gateway) -> None:
@@ -69,6 +88,7 @@ def create_app(
 ) -> Starlette:
     """Build the gateway app for one configuration folder (validated whole, now)."""
     cfg = config or load_config(config_dir, require_signing_key=True)
+    console = Console(clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -98,13 +118,21 @@ def create_app(
             yield
         finally:
             purger.cancel()
+            await console.close()
             await gw.stop_delivery()
             await sequencer.stop()
             await storage.close()
 
     app = Starlette(
-        routes=[*participant_routes.routes, *operator_routes.routes, *service_routes.routes],
-        exception_handlers={HTTPException: _http_error},
+        routes=[
+            *participant_routes.routes,
+            *operator_routes.routes,
+            *service_routes.routes,
+            *openapi_routes,
+            console_mount(console),
+        ],
+        exception_handlers={HTTPException: _http_error, StorageUnavailable: _storage_unavailable},
+        middleware=[Middleware(RequestTimer), Middleware(HeaderSizeLimit)],
         lifespan=lifespan,
     )
     return app

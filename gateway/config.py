@@ -37,11 +37,11 @@ from pydantic import (
     model_validator,
 )
 
-from adapters import codes
 from gateway import crypto
 from gateway.keys import KeyID, KeyRecord
 from gateway.operators import Operator, Role
 from gateway.routing import SCHEMA_KINDS, Rule, RuleError, compile_rule
+from schemas import codes
 
 __all__ = [
     "ConfigError",
@@ -92,6 +92,12 @@ class LimitsSection(_Strict):
     clock_skew_seconds: int = Field(default=300, gt=0)
     sender_rate_per_second: float = Field(default=50.0, ge=0)  # 0 = no rate limit
     sender_burst: int = Field(default=100, gt=0)
+    # docs/security.md: requests of one sender in flight at once; the shared budget of
+    # requests that did not authenticate; request line + header fields, in bytes.
+    sender_concurrency: int = Field(default=32, gt=0)
+    unauthenticated_rate_per_second: float = Field(default=20.0, ge=0)  # 0 = no limit
+    unauthenticated_burst: int = Field(default=100, gt=0)
+    max_header_bytes: int = Field(default=32_768, ge=4096)
 
 
 class DeliverySection(_Strict):
@@ -100,6 +106,10 @@ class DeliverySection(_Strict):
     backoff_initial_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=300.0, gt=0)
     timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long a claimed delivery stays leased to the worker that claimed it: after a crash
+    # its deliveries are attempted again once this runs out (docs/delivery.md). Must exceed
+    # one attempt's deadline (2 x timeout_seconds), or a slow attempt could get a twin.
+    lease_seconds: float = Field(default=120.0, gt=0)
     # Run the delivery worker inside `gateway serve`. Turn off on ingress-only replicas
     # (another process delivers from the same database) and in ingress benchmarks.
     worker: bool = True

@@ -34,7 +34,7 @@ import httpx
 import orjson
 
 from adapters.provenance import attach_provenance
-from gateway import crypto
+from gateway import crypto, observe
 from gateway.audit.events import AuditEvent, EventKind, format_time, leaf_bytes
 from gateway.backoff import (
     CircuitBreaker,
@@ -371,10 +371,16 @@ class DeliveryWorker:
         seconds = cfg.settings.delivery.timeout_seconds
         timeout = httpx.Timeout(seconds, connect=min(seconds, 5.0))
         started = time.perf_counter()
+        # httpx's timeouts bound each read; a recipient dripping one byte at a time would
+        # pass them all, so the whole exchange has a deadline too (docs/security.md).
+        deadline = 2 * seconds
         try:
-            async with self._client.stream(
-                "POST", url, content=wire, headers=headers, timeout=timeout
-            ) as response:
+            async with (
+                asyncio.timeout(deadline),
+                self._client.stream(
+                    "POST", url, content=wire, headers=headers, timeout=timeout
+                ) as response,
+            ):
                 body, truncated = await _read_limited(response, self.policy.answer_limit)
                 fields: dict[str, str] = {}
                 for name, value in response.headers.multi_items():
@@ -385,6 +391,9 @@ class DeliveryWorker:
                 )
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            return _Answer(None, {}, b"", False, error, _ms_since(started))
+        except TimeoutError:
+            error = f"TimeoutError: no complete answer within {deadline:g} s"
             return _Answer(None, {}, b"", False, error, _ms_since(started))
 
     async def _record(
@@ -477,6 +486,20 @@ class DeliveryWorker:
             delivery_updates=[update],
         )
         await self.storage.commit(tx)
+        observe.delivery_attempt(
+            message_id=delivery.message_id,
+            delivered_message_id=delivery.delivered_message_id,
+            delivery_id=delivery.delivery_id,
+            sender=delivery.sender,
+            recipient=delivery.recipient,
+            attempt=ordinal,
+            status=answer.status,
+            error=answer.error,
+            outcome=outcome,
+            state=state.value,
+            sent_sha256=sent_sha,
+            duration_ms=round(answer.duration_ms, 3),
+        )
         if self._on_outcome is not None:
             self._on_outcome(outcome)
 

@@ -11,6 +11,7 @@ problem body (application/problem+json) in exactly one place (`gateway.problems`
     ├── UnsupportedMediaType          415
     ├── Unprocessable                 422     schema violations (with every path)
     ├── TooManyRequests               429
+    ├── HeaderFieldsTooLarge          431     request line + header fields over the limit
     └── Unavailable                   503     cannot record durably right now
 
 A subclass fixes ``status``; an instance carries the slug of the failed check, a ``detail``
@@ -103,6 +104,11 @@ class Unprocessable(GatewayError):
 class TooManyRequests(GatewayError):
     status = 429
     title = "Too many requests"
+
+
+class HeaderFieldsTooLarge(GatewayError):
+    status = 431
+    title = "Header fields too large"
 
 
 class Unavailable(GatewayError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -23,19 +23,25 @@ from adapters import (
     UnknownSchema,
     adapter_for_media_type,
     adapter_for_schema,
+    translate,
 )
+from adapters.translate import outbound_message
+from gateway import observe
 from gateway.audit.events import AuditEvent, EventKind, leaf_bytes
+from gateway.capture import request_row
 from gateway.config import GatewayConfig
 from gateway.errors import (
     BadRequest,
     Conflict,
     Forbidden,
     GatewayError,
+    TooManyRequests,
     Unauthorized,
     Unavailable,
     Unprocessable,
     UnsupportedMediaType,
 )
+from gateway.ratelimit import Slot, too_many
 from gateway.routing import RoutingDecision, facts_from_message, route
 from gateway.runtime import Gateway
 from gateway.signatures import VerifiedSignature, verify_request
@@ -48,11 +54,12 @@ from gateway.storage.base import (
     NonceReplayed,
     NonceRow,
     ReferenceRow,
+    RequestRow,
     StorageUnavailable,
     StoredMessage,
     Transaction,
 )
-from schemas.canonical import CanonicalMessage, Loss, MessageKind, Notice, Reference
+from schemas.canonical import CanonicalMessage, Loss, MessageKind, Notice
 
 DELIVERY_ID_NAMESPACE = uuid.UUID("5b0e7f3e-1f1d-4b0a-9d53-3c2b9f0e6a10")
 
@@ -217,47 +224,45 @@ def delivered_message_id(sender: str, message_id: str, recipient: str) -> str:
 def translate_for(
     message: CanonicalMessage,
     notice: Notice,
-    recipient: str,
+    recipients: Sequence[str],
     config: GatewayConfig,
     sent_at: dt.datetime,
-) -> _Translation:
-    participant = config.participants[recipient]
-    target = adapter_for_schema(participant.schema_)
-    msg_id = delivered_message_id(message.sender, message.message_id, recipient)
-    outbound = CanonicalMessage(
-        message_id=msg_id,
-        kind=message.kind,
-        sent_at=sent_at,
-        sender=config.settings.gateway.id,
-        source_schema=message.source_schema,
-        notice=notice,
-    )
-    encoded = target.encode(outbound)
-    return _Translation(
-        recipient=recipient,
-        schema=target.schema,
-        media_type=target.media_type,
-        body=encoded.body,
-        losses=encoded.losses,
-        delivered_message_id=msg_id,
-    )
+) -> dict[str, _Translation | TranslationRefused]:
+    """Each recipient's translation, or why it cannot have one. Recipients that share a
+    schema get the same translation under their own delivered message id, so it is made
+    once per schema (`Adapter.encode_each`; docs/performance.md)."""
+    by_schema: dict[str, list[str]] = {}
+    for recipient in recipients:
+        by_schema.setdefault(config.participants[recipient].schema_, []).append(recipient)
+    out: dict[str, _Translation | TranslationRefused] = {}
+    for schema, group in by_schema.items():
+        target = adapter_for_schema(schema)
+        ids = [delivered_message_id(message.sender, message.message_id, r) for r in group]
+        outbound = outbound_message(
+            message, notice, message_id=ids[0], sender=config.settings.gateway.id, sent_at=sent_at
+        )
+        try:
+            encoded = target.encode_each(outbound, ids)
+        except TranslationRefused as exc:
+            out.update(dict.fromkeys(group, exc))
+            continue
+        for recipient, msg_id, one in zip(group, ids, encoded, strict=True):
+            out[recipient] = _Translation(
+                recipient=recipient,
+                schema=target.schema,
+                media_type=target.media_type,
+                body=one.body,
+                losses=one.losses,
+                delivered_message_id=msg_id,
+            )
+    return out
 
 
 def with_references(notice: Notice, known: Mapping[str, str], config: GatewayConfig) -> Notice:
-    """The notice carrying every side's identifier: known ones, else freshly minted."""
-    refs = dict(known)
-    for ref in notice.references:
-        refs.setdefault(ref.system, ref.id)
-    draft = notice.model_copy(
-        update={"references": tuple(Reference(system=s, id=i) for s, i in sorted(refs.items()))}
-    )
-    for schema in sorted({p.schema_ for p in config.participants.values()}):
-        adapter = adapter_for_schema(schema)
-        if adapter.reference_system not in refs:
-            refs[adapter.reference_system] = adapter.mint_reference(draft)
-    return notice.model_copy(
-        update={"references": tuple(Reference(system=s, id=i) for s, i in sorted(refs.items()))}
-    )
+    """The notice carrying every side's identifier: known ones, else freshly minted for
+    each schema a participant uses (adapters.translate.with_references)."""
+    schemas = {p.schema_ for p in config.participants.values()}
+    return translate.with_references(notice, known, schemas)
 
 
 def event(
@@ -315,6 +320,7 @@ async def accept_message(gw: Gateway, req: InboundRequest) -> Receipt:
     config = gw.config
     signed: VerifiedSignature | None = None
     message: CanonicalMessage | None = None
+    slot: Slot | None = None
     try:
         check_size(len(req.body), config)
         adapter = select_adapter(req.headers.get("content-type"))
@@ -325,15 +331,54 @@ async def accept_message(gw: Gateway, req: InboundRequest) -> Receipt:
                 f"nonce {signed.nonce!r} of key {signed.keyid!r} was already used; "
                 "sign every request with a fresh nonce",
             )
+        # Charged only once the signature (and its freshness) proved the sender: a forged
+        # or replayed flood cannot spend a real sender's budget (docs/security.md).
+        slot = gw.limiter.admit(signed.participant)
         message = decode(adapter, req.body)
         check_sender(message, signed, adapter, config)
         existing = await gw.storage.find_message(message.sender, message.message_id)
         if existing is not None:
-            return _repeat(existing, req.body)
-        return await _route_and_record(_Context(gw, config, req, adapter, signed, message))
+            receipt = _repeat(existing, req.body)
+        else:
+            receipt = await _route_and_record(_Context(gw, config, req, adapter, signed, message))
+        observe.accepted(
+            gw, message, adapter.schema, signed, receipt.body, repeat=existing is not None
+        )
+        return receipt
     except GatewayError as refusal:
+        limited = None if slot is not None else unauthenticated_refusal(gw, refusal)
+        if limited is not None:
+            await _audit_refusal(gw, req, limited, signed, message)
+            observe.refused(gw, req, limited, signed, message)
+            raise limited from refusal
         await _audit_refusal(gw, req, refusal, signed, message)
+        observe.refused(gw, req, refusal, signed, message)
         raise
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+async def refuse_early(gw: Gateway, req: InboundRequest, refusal: GatewayError) -> GatewayError:
+    """Audit a refusal made before the pipeline ran (body or header fields too large to
+    read); returns what to answer, a 429 once unauthenticated requests are over budget."""
+    answer = unauthenticated_refusal(gw, refusal) or refusal
+    await _audit_refusal(gw, req, answer, None, None)
+    observe.refused(gw, req, answer, None, None)
+    return answer
+
+
+def unauthenticated_refusal(gw: Gateway, refusal: GatewayError) -> GatewayError | None:
+    """A refusal before the sender was proven charges the shared unauthenticated bucket;
+    once that is empty the answer is a 429 (returned) instead (gateway.ratelimit)."""
+    if isinstance(refusal, TooManyRequests | Unavailable):
+        return None  # the sender's own limit, or storage down: nothing to charge
+    wait = gw.limiter.charge_unauthenticated()
+    if wait <= 0:
+        return None
+    limited = too_many("requests that do not authenticate are over the gateway's limit", wait)
+    limited.extra["refused_check"] = refusal.slug
+    return limited
 
 
 def _repeat(existing: StoredMessage, body: bytes) -> Receipt:
@@ -378,19 +423,20 @@ async def _route_and_record(ctx: _Context) -> Receipt:
 
     outcomes: list[RecipientOutcome] = []
     translations: list[_Translation] = []
+    routed = [item.participant for item in decision.outcomes if item.outcome == "routed"]
+    translated = translate_for(message, notice, routed, config, now)
     for item in decision.outcomes:
         if item.outcome != "routed":
             outcomes.append(RecipientOutcome(item.participant, "refused", item.reason, item.detail))
             continue
-        try:
-            tr = translate_for(message, notice, item.participant, config, now)
-        except TranslationRefused as exc:
+        tr = translated[item.participant]
+        if isinstance(tr, TranslationRefused):
             outcomes.append(
                 RecipientOutcome(
                     item.participant,
                     "refused",
-                    f"translation:{exc.code}",
-                    f"{exc.field}: {exc.reason}",
+                    f"translation:{tr.code}",
+                    f"{tr.field}: {tr.reason}",
                 )
             )
             continue
@@ -538,6 +584,7 @@ async def _record(
         ReferenceRow(notice_key=notice_key, system=r.system, reference=r.id)
         for r in notice.references
     )
+    tx.request = _request_row(req, body_sha)  # beside the "received" event (docs/replay.md)
     try:
         result = await gw.storage.commit(tx)
     except NonceReplayed as exc:
@@ -602,7 +649,33 @@ async def _audit_refusal(
         details=details,
         participant=participant,
     )
+    tx = Transaction(events=[row])
+    if refusal.status in REPLAYABLE_REFUSALS and len(req.body) <= REFUSED_BODY_KEEP_BYTES:
+        # Kept so a capture can replay the refusal (docs/replay.md); the same retention
+        # (`gateway audit erase`) applies as to accepted bodies.
+        body_sha = sha256_hex(req.body)
+        media_type = (req.headers.get("content-type") or "application/octet-stream")[:200]
+        tx.bodies.append(BodyRow(sha256=body_sha, body=req.body, media_type=media_type))
+        tx.request = _request_row(req, body_sha)
     try:
-        await gw.storage.commit(Transaction(events=[row]))
+        await gw.storage.commit(tx)
     except StorageUnavailable:
         gw.log_event("audit-refusal-not-recorded", slug=refusal.slug)
+
+
+# docs/replay.md: a refused request is kept for replay when its refusal is the gateway's
+# decision about the request itself (not load: 429/503, nor an unread body: 413/431), and
+# its body is small; an unauthenticated flood is bounded by its own budget (ratelimit).
+REPLAYABLE_REFUSALS = frozenset({400, 401, 403, 409, 415, 422})
+REFUSED_BODY_KEEP_BYTES = 256 * 1024
+
+
+def _request_row(req: InboundRequest, body_sha256: str) -> RequestRow:
+    return request_row(
+        event_pos=0,
+        method=req.method,
+        authority=req.authority,
+        path=req.path,
+        headers=req.headers,
+        body_sha256=body_sha256,
+    )

@@ -18,6 +18,7 @@ from gateway.audit.events import AuditEvent, EventKind, leaf_bytes
 from gateway.config import GatewayConfig, load_config
 from gateway.metrics import Metrics
 from gateway.operators import Operator
+from gateway.ratelimit import SenderLimiter, limit_settings
 from gateway.storage.base import DeliveryState, EventRow, Storage, Transaction
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class Gateway:
     metrics: Metrics = field(default_factory=Metrics)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _key: crypto.PrivateKey | None = None
+    _limiter: SenderLimiter | None = None
+    _limits_seen: object = None
 
     # ---- keys ------------------------------------------------------------------------------
 
@@ -84,6 +87,17 @@ class Gateway:
     def audit_verifier_key(self) -> str:
         return verifier_key(self.config.settings.gateway.audit_origin, self.public_key_bytes)
 
+    @property
+    def limiter(self) -> SenderLimiter:
+        """Abuse limits (gateway.ratelimit), following the configuration in force."""
+        limits = self.config.settings.limits
+        if self._limiter is None:
+            self._limiter = SenderLimiter(limit_settings(limits))
+        elif limits is not self._limits_seen:  # a reload: compare once, not per request
+            self._limiter.configure(limit_settings(limits))
+        self._limits_seen = limits
+        return self._limiter
+
     def operators(self) -> tuple[Operator, ...]:
         return self.config.operators
 
@@ -97,13 +111,16 @@ class Gateway:
             self.delivery.kick()
 
     def start_delivery(self) -> None:
-        from gateway.delivery import DeliveryWorker
+        from gateway.delivery import DeliveryPolicy, DeliveryWorker
 
+        settings = self.config.settings.delivery
+        lease = max(settings.lease_seconds, 2 * settings.timeout_seconds + 1)
         self.delivery = DeliveryWorker(
             self.storage,
             lambda: self.config,
             key=self.signing_key,
             clock=self.clock,
+            policy=DeliveryPolicy(lease=dt.timedelta(seconds=lease)),
             on_outcome=lambda outcome: self.metrics.deliveries.labels(outcome).inc(),
         )
         self.delivery.start()

@@ -16,8 +16,9 @@ gives the same text. Rules the XSD cannot state (assigned country and language c
 calendars that agree, rules by message kind and category) are checked by the models; the
 XSD states the structure and the lexical forms and is checked as well.
 
-Layering note: the date-pair rule uses `adapters.hijri` and the code lists `adapters.codes`
-(both leaf modules that depend only on field libraries and `schemas.canonical`).
+The date-pair rule uses `schemas.hijri` and the code lists `schemas.codes` (leaf modules
+that depend only on field libraries and `schemas.canonical`): schemas import nothing from
+adapters or gateway (tests/unit/test_layering.py).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ from pydantic import (
     model_validator,
 )
 
-from adapters import codes, hijri
+from schemas import codes, hijri
+from schemas.text import refuse_hidden_characters
 
 __all__ = [
     "NAMESPACE",
@@ -170,8 +172,12 @@ def _pattern(regex: str) -> Any:
     return Field(pattern=f"^(?:{regex})$")
 
 
-Token = Annotated[str, _Collapse, Field(min_length=1, max_length=1000)]
-LongToken = Annotated[str, _Collapse, Field(min_length=1, max_length=4000)]
+Token = Annotated[
+    str, _Collapse, Field(min_length=1, max_length=1000), AfterValidator(refuse_hidden_characters)
+]
+LongToken = Annotated[
+    str, _Collapse, Field(min_length=1, max_length=4000), AfterValidator(refuse_hidden_characters)
+]
 RawText = Annotated[str, Field(max_length=4096)]  # kept as written (provenance)
 Alpha3 = Annotated[str, _Collapse, _pattern("[A-Z]{3}"), AfterValidator(_assigned_alpha3)]
 Lang1 = Annotated[str, _Collapse, _pattern("[a-z]{2}"), AfterValidator(_assigned_639_1)]
@@ -289,7 +295,7 @@ class Description(_Xml):
 
 
 class DualDate(_Xml):
-    """A date in both calendars (adapters.hijri states the agreement rule)."""
+    """A date in both calendars (schemas.hijri states the agreement rule)."""
 
     precision: Precision | None = Field(default=None, alias="@precision")  # None = day
     hijri: Annotated[IsoDateText, AfterValidator(_check_hijri)] = Field(alias="Hijri")
@@ -777,7 +783,7 @@ def _write(parent: etree._Element | None, tag: str, model: _Xml) -> etree._Eleme
     )
     for slot in _layout(type(model)):
         value = getattr(model, slot.name)
-        if value is None or value == ():
+        if value is None or (slot.repeated and not value):  # not `== ()`: a model's __eq__
             continue
         if slot.xml.startswith("@"):
             element.set(_qualified(slot.xml), value)

@@ -39,6 +39,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
+from schemas.text import refuse_hidden_characters
+
 __all__ = [
     "ARABIC_LETTERS",
     "JSON_SCHEMA_ID",
@@ -67,10 +69,13 @@ JSON_SCHEMA_ID = "urn:police-gateway:schema:interpol-notice:1"
 # Arabic, Arabic Supplement, Arabic Extended-A, presentation forms A and B.
 ARABIC_LETTERS = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 
-_DATE_RE = re.compile(r"^(\d{4})(?:/(\d{2})(?:/(\d{2}))?)?$")
+# [0-9], not \d: Python's and pydantic's \d match any Unicode digit (Arabic-Indic,
+# full-width...), which would mint look-alike identifiers and dates (docs/security.md).
+_DATE_RE = re.compile(r"^([0-9]{4})(?:/([0-9]{2})(?:/([0-9]{2}))?)?$")
 # RFC 3339 §5.6 date-time; the offset is required (no local times on the wire).
 _DATETIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
 _UUID_RE = re.compile(
     r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
@@ -204,11 +209,13 @@ def _unique(values: list[str]) -> list[str]:
 
 # ---------------------------------------------------------------------------- field types
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(refuse_hidden_characters)]
+LongText = Annotated[
+    str, Field(min_length=1, max_length=4000), AfterValidator(refuse_hidden_characters)
+]
 WireDate = Annotated[
     str,
-    Field(json_schema_extra={"pattern": r"^\d{4}(/\d{2}(/\d{2})?)?$"}),
+    Field(json_schema_extra={"pattern": r"^[0-9]{4}(/[0-9]{2}(/[0-9]{2})?)?$"}),
     Field(description="YYYY/MM/DD, YYYY/MM or YYYY"),
     AfterValidator(_check_date),
 ]
@@ -265,7 +272,9 @@ EyeCode = Literal["BLA", "BLU", "BRO", "BROH", "GRE", "GRY", "HAZ", "OTHD"]
 HairCode = Literal["BLA", "BRO", "BLN", "RED", "GRY", "WHI", "BAL", "OTHD"]
 TlpCode = Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"]
 SystemName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_-]{0,31}$")]
-EntityId = Annotated[str, Field(pattern=r"^\d{4}/\d{1,7}$", description="YYYY/N (1-7 digits)")]
+EntityId = Annotated[
+    str, Field(pattern=r"^[0-9]{4}/[0-9]{1,7}$", description="YYYY/N (1-7 digits)")
+]
 SenderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 ImageLink = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
 
@@ -289,8 +298,12 @@ class AliasName(_Wire):
 
 
 class IdentityDocument(_Wire):
-    type: Annotated[str, Field(min_length=1, max_length=64)]
-    number: Annotated[str, Field(min_length=1, max_length=64)]
+    type: Annotated[
+        str, Field(min_length=1, max_length=64), AfterValidator(refuse_hidden_characters)
+    ]
+    number: Annotated[
+        str, Field(min_length=1, max_length=64), AfterValidator(refuse_hidden_characters)
+    ]
     issuing_country_id: Country | None = None
     expiry_date: WireDate | None = None
 

@@ -47,7 +47,13 @@ Draw = st.DrawFn
 
 
 def _text(max_size: int = 40) -> st.SearchStrategy[str]:
-    plain = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=max_size)
+    # No controls, noncharacters or bidi overrides: schemas/text.py refuses them.
+    hidden = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+    plain = st.text(
+        st.characters(exclude_categories=["Cs", "Cc", "Cn"], exclude_characters=hidden),
+        min_size=1,
+        max_size=max_size,
+    )
     arabic = st.text(st.sampled_from(ARABIC + " "), min_size=1, max_size=max_size).filter(
         lambda s: s.strip() != ""
     )

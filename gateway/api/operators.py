@@ -12,19 +12,19 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from gateway.api._http import bad_query, gateway_of, read_body
+from gateway.api._http import bad_query, gateway_of, raw_path, read_body
 from gateway.audit import tree
-from gateway.audit.events import EventKind
 from gateway.config import ConfigError
 from gateway.delivery import Requeue, redeliver, retry_dead_letter
-from gateway.errors import BadRequest, GatewayError, NotFound, Unprocessable
-from gateway.ingress import decode, event, select_adapter
+from gateway.errors import BadRequest, GatewayError, NotFound, Unauthorized, Unprocessable
+from gateway.ingress import InboundRequest, decode, refuse_early, select_adapter
+from gateway.message_life import read_message_life
 from gateway.operators import Operator, Role, authenticate, require_role
 from gateway.problems import problem_response
 from gateway.routing import explain as explain_decision
 from gateway.routing import facts_from_message, route
 from gateway.runtime import Gateway
-from gateway.storage.base import Delivery, DeliveryState, EventFilter, StoredEvent, Transaction
+from gateway.storage.base import Delivery, DeliveryState, EventFilter, StoredEvent
 from schemas.canonical import MessageKind
 
 Handler = Callable[[Request, Gateway, Operator], Awaitable[Response]]
@@ -36,7 +36,11 @@ def guarded(role: Role, handler: Handler) -> Callable[[Request], Awaitable[Respo
     async def endpoint(request: Request) -> Response:
         gw = gateway_of(request)
         try:
-            operator = authenticate(request.headers.get("authorization"), gw.operators())
+            try:
+                operator = authenticate(request.headers.get("authorization"), gw.operators())
+            except Unauthorized as exc:  # audited, and charged to the unauthenticated budget
+                unread = InboundRequest(request.method, "", raw_path(request), {}, b"", gw.clock())
+                raise await refuse_early(gw, unread, exc) from exc
             require_role(operator, role)
             return await handler(request, gw, operator)
         except GatewayError as exc:
@@ -211,44 +215,29 @@ async def search(request: Request, gw: Gateway, op: Operator) -> Response:
 
 async def message_life(request: Request, gw: Gateway, op: Operator) -> Response:
     message_id = request.path_params["message_id"]
-    messages = await gw.storage.messages_by_id(message_id)
-    if not messages:
-        raise NotFound("message-unknown", f"no message {message_id!r} was accepted")
-    events = await gw.storage.search_events(EventFilter(message_id=message_id), 500, after=None)
-    deliveries = await gw.storage.deliveries_of_message(message_id)
-    digests: list[tuple[str, str]] = [("original", m.body_sha256) for m in messages]
-    digests += [(f"translation:{d.recipient}", d.body_sha256) for d in deliveries]
-    bodies: list[dict[str, object]] = []
-    for role, digest in digests:
-        stored = await gw.storage.get_body(digest)
-        bodies.append(
-            {
-                "role": role,
-                "sha256": digest,
-                "media_type": stored.media_type if stored else None,
-                "body": stored.body.decode("utf-8", "replace") if stored and stored.body else None,
-                "erased": bool(stored and stored.erased_at),
-            }
-        )
-    attempts = {d.delivery_id: await gw.storage.attempts_of(d.delivery_id) for d in deliveries}
-    # Reading personal data is itself audited (audit.md), before the data leaves.
-    now = gw.clock()
-    await gw.storage.commit(
-        Transaction(
-            events=[
-                event(
-                    EventKind.PAYLOAD_VIEWED,
-                    now,
-                    actor_type="operator",
-                    actor=op.name,
-                    message_id=message_id,
-                    outcome="viewed",
-                    bodies={role: digest for role, digest in digests},
-                    details={"endpoint": "GET /v1/messages/{message_id}"},
-                )
-            ]
-        )
+    life = await read_message_life(
+        gw.storage,
+        gw.clock,
+        message_id,
+        viewer=op.name,
+        endpoint="GET /v1/messages/{message_id}",
     )
+    messages, deliveries, attempts, events = (
+        life.messages,
+        life.deliveries,
+        life.attempts,
+        life.events,
+    )
+    bodies = [
+        {
+            "role": b.role,
+            "sha256": b.sha256,
+            "media_type": b.media_type,
+            "body": b.body.decode("utf-8", "replace") if b.body else None,
+            "erased": b.erased,
+        }
+        for b in life.bodies
+    ]
     return json_response(
         {
             "message_id": message_id,

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from gateway.api._http import combined_headers, gateway_of, raw_path, read_body
 from gateway.errors import Forbidden, GatewayError, NotFound
-from gateway.ingress import InboundRequest, accept_message
+from gateway.ingress import InboundRequest, accept_message, refuse_early
 from gateway.problems import problem_response
 from gateway.runtime import Gateway
 from gateway.signatures import sign_response, verify_request
@@ -39,7 +39,13 @@ async def post_message(request: Request) -> Response:
     gw = gateway_of(request)
     received_at = gw.clock()
     try:
-        body = await read_body(request, gw.config.settings.limits.max_body_bytes)
+        try:
+            body = await read_body(request, gw.config.settings.limits.max_body_bytes)
+        except GatewayError as exc:  # 413 before the pipeline: audited all the same
+            unread = InboundRequest(
+                request.method, "", raw_path(request), {}, b"", received_at=received_at
+            )
+            raise await refuse_early(gw, unread, exc) from exc
         inbound = InboundRequest(
             method=request.method,
             authority=request.headers.get("host", ""),

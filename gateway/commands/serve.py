@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -38,9 +39,20 @@ def register(app: typer.Typer) -> None:
             cfg = load_config(directory, require_signing_key=True)
         except ConfigError as exc:
             raise CliError(f"configuration in {directory} is invalid: {exc}") from exc
+        if workers < 1:
+            raise CliError(f"--workers must be 1 or more, got {workers}")
+        if workers > 1 and not cfg.storage_url.startswith(("postgresql://", "postgres://")):
+            # docs/architecture.md, Concurrency: one process owns a SQLite file (one writer
+            # thread sharing each fsync, one sequencer signing checkpoints).
+            raise CliError(
+                f"--workers {workers} needs the shared PostgreSQL storage; [storage] url is "
+                f"{cfg.storage_url.split(':', 1)[0]}://…, where one process owns the file. "
+                "Use --workers 1, or set GATEWAY_STORAGE__URL=postgresql://…"
+            )
         host, _, port = cfg.settings.gateway.listen.rpartition(":")
         configure_logging(log_level.upper())
         os.environ["GATEWAY_CONFIG"] = str(directory.resolve())
+        bounds = parser_limits(cfg.settings.limits.max_header_bytes)
         uvicorn.run(
             "gateway.app:app_from_environment",
             factory=True,
@@ -50,4 +62,29 @@ def register(app: typer.Typer) -> None:
             log_config=None,
             access_log=False,
             server_header=False,
+            http=bounds.http,
+            h11_max_incomplete_event_size=bounds.h11_max_incomplete_event_size,
+            timeout_keep_alive=bounds.timeout_keep_alive,
+            limit_concurrency=bounds.limit_concurrency,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ParserLimits:
+    http: Literal["h11"]
+    h11_max_incomplete_event_size: int
+    timeout_keep_alive: int
+    limit_concurrency: int
+
+
+def parser_limits(max_header_bytes: int) -> ParserLimits:
+    """uvicorn settings that bound what one connection can make the server hold
+    (docs/security.md). httptools buffers header fields without any limit, so the h11
+    parser is chosen, whose buffer for an incomplete request head is bounded: at twice the
+    app's limit, so requests between the two get the app's audited 431 problem."""
+    return ParserLimits(
+        http="h11",
+        h11_max_incomplete_event_size=max(65_536, 2 * max_header_bytes),
+        timeout_keep_alive=5,
+        limit_concurrency=1024,  # connections + tasks; beyond it uvicorn answers 503
+    )
