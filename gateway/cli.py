@@ -43,6 +43,8 @@ _COMMAND_MODULES: list[str] = [
     "keys",
     "config_cmd",
     "sim",
+    "replay",
+    "demo",
 ]
 
 

@@ -4,9 +4,7 @@ served by uvicorn on a loopback port in a background thread."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import secrets
 import socket
 import threading
@@ -90,86 +88,30 @@ def write_config(
     key_extra: Mapping[str, str] | None = None,
     may_send: Mapping[str, list[str]] | None = None,
 ) -> GatewayFixture:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "keys").mkdir(exist_ok=True)
-    port = port or free_port()
+    """The product's configuration writer (gateway.demo_config), with `cryptography` keys
+    for the tests and no private participant keys on disk."""
+    from gateway import crypto
+    from gateway.demo_config import TEST_DELIVERY, write_config_folder
+
     gateway_key = Ed25519PrivateKey.generate()
-    gw_pem = directory / "keys" / "gateway.pem"
-    gw_pem.write_bytes(pem_private(gateway_key))
-    gw_pem.chmod(0o600)
-    (directory / "gateway.toml").write_text(
-        f"""[gateway]
-id = "gateway"
-listen = "127.0.0.1:{port}"
-public_authority = "127.0.0.1:{port}"
-signing_key = "keys/gateway.pem"
-signing_keyid = "gateway-2026"
-audit_origin = "gateway.test/audit"
-
-[storage]
-url = "sqlite:///{directory / "gateway.db"}"
-
-[limits]
-max_body_bytes = 1048576
-clock_skew_seconds = 300
-
-[delivery]
-max_attempts = 4
-max_age_seconds = 600
-{extra_gateway}
-""",
-        "utf-8",
+    keys = {pid: Ed25519PrivateKey.generate() for pid, *_ in ROSTER}
+    written = write_config_folder(
+        directory,
+        port=port,
+        gateway_key=crypto.as_private_key(gateway_key),
+        participant_keys={pid: crypto.as_private_key(k) for pid, k in keys.items()},
+        endpoints=endpoints,
+        routing=routing,
+        delivery=TEST_DELIVERY,
+        extra_gateway=extra_gateway,
+        revoked=revoked,
+        key_extra=key_extra,
+        may_send=may_send,
+        private_keys=False,
     )
-    keys: dict[str, Ed25519PrivateKey] = {}
-    parts: list[str] = []
-    eps = dict(endpoints or {})
-    for pid, schema, kind, country in ROSTER:
-        key = Ed25519PrivateKey.generate()
-        keys[pid] = key
-        kinds = (
-            '["notice.publish", "notice.update", "notice.cancel"]'
-            if schema == "interpol"
-            else '["NEW", "AMEND", "WITHDRAW"]'
-        )
-        if may_send and pid in may_send:
-            kinds = "[" + ", ".join(f'"{k}"' for k in may_send[pid]) + "]"
-        endpoint = eps.get(pid, f"http://127.0.0.1:{free_port()}/inbox")
-        eps[pid] = endpoint
-        lines = [
-            "[[participant]]",
-            f'id = "{pid}"',
-            f'name = "{pid}"',
-            f'schema = "{schema}"',
-            f'kind = "{kind}"',
-        ]
-        if country:
-            lines.append(f'country = "{country}"')
-        if kind == "hub":
-            lines.append(f"audience = {GCC!r}".replace("'", '"'))
-        lines += [
-            f'endpoint = "{endpoint}"',
-            f"may_send = {kinds}",
-            "",
-            "[[participant.key]]",
-            f'keyid = "{pid}-2026"',
-            f'public_key_b64 = "{base64.b64encode(raw_public(key)).decode()}"',
-            f"revoked = {'true' if pid in revoked else 'false'}",
-            (key_extra or {}).get(pid, ""),
-            "",
-        ]
-        parts.append("\n".join(lines))
-    (directory / "participants.toml").write_text("\n".join(parts), "utf-8")
-    (directory / "routing.toml").write_text(routing, "utf-8")
-    tokens = {role: secrets.token_urlsafe(24) for role in ("auditor", "operator", "admin")}
-    (directory / "operators.toml").write_text(
-        "".join(
-            f'[[operator]]\nname = "{role}-1"\nrole = "{role}"\n'
-            f'token_sha256 = "{hashlib.sha256(tok.encode()).hexdigest()}"\n\n'
-            for role, tok in tokens.items()
-        ),
-        "utf-8",
+    return GatewayFixture(
+        directory, written.port, keys, gateway_key, written.tokens, written.endpoints
     )
-    return GatewayFixture(directory, port, keys, gateway_key, tokens, eps)
 
 
 class ServerThread:
