@@ -1,8 +1,12 @@
 """The sequencer: integrates committed audit events into the Merkle tree and signs a
 checkpoint, within `max_delay` of every commit (audit.md: default ≤ 1 s under any load).
 
-One sequencer runs per gateway process on SQLite. It reads only the new leaves and the
-tree's right frontier (O(log n) nodes), so a checkpoint costs O(k log n) for k new events.
+Every gateway process runs one, but only the holder of `storage.sequencer_lock()` integrates
+and signs (always this process on SQLite; one worker at a time on PostgreSQL, and another
+takes over when the holder dies: docs/architecture.md, Concurrency). The tree is a function
+of the log, so whichever worker signs, each checkpoint extends the previous one. It reads
+only the new leaves and the tree's right frontier (O(log n) nodes), so a checkpoint costs
+O(k log n) for k new events.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable, Sequence
 from gateway.audit import tree
 from gateway.audit.checkpoint import Checkpoint, sign_checkpoint
 from gateway.audit.merkle import leaf_hash
-from gateway.storage.base import NodeReader, Storage, StoredCheckpoint
+from gateway.storage.base import NodeReader, Storage, StorageError, StoredCheckpoint
 
 log = logging.getLogger("gateway.sequencer")
 
@@ -62,6 +66,7 @@ class Sequencer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.checkpoints_signed = 0
+        self.lock_busy = 0  # rounds skipped because another worker held the sequencer lock
 
     def kick(self) -> None:
         self._wake.set()
@@ -75,7 +80,10 @@ class Sequencer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.integrate()  # leave nothing committed but uncheckpointed
+        try:
+            await self.integrate()  # leave nothing committed but uncheckpointed
+        except StorageError as exc:  # the database is away: the next sequencer heals it
+            log.warning("final sequencer round failed: %s", exc)
 
     async def _run(self) -> None:
         # Wake on a commit, then wait a quarter of the bound so bursts share one checkpoint;
@@ -91,7 +99,18 @@ class Sequencer:
                 log.exception("sequencer round failed")
 
     async def integrate(self) -> int:
-        """Integrate every committed event; sign a checkpoint. Returns the new tree size."""
+        """Integrate every committed event; sign a checkpoint. Returns the new tree size.
+
+        When another worker is integrating, return at once and look again next round
+        (its round may have started before this worker's latest commit)."""
+        async with self.storage.sequencer_lock() as held:
+            if held:
+                return await self._integrate()
+        self.lock_busy += 1
+        self._wake.set()
+        return await self.storage.tree_size()
+
+    async def _integrate(self) -> int:
         size = await self.storage.tree_size()
         count = await self.storage.event_count()
         latest = await self.storage.latest_checkpoint()

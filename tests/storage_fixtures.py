@@ -1,8 +1,9 @@
 """Storage fixtures shared by every backend's tests (builders: tests/storage_builders.py).
 
-`site` is parametrised by backend: the SQLite backend on a real file in tmp_path today;
-the PostgreSQL backend joins the same list (its param, marked `postgres`) when it lands, and
-every test written against `storage` / `site` then runs on both.
+`site` is parametrised by backend: the SQLite backend on a real file in tmp_path, and the
+PostgreSQL backend (marked `postgres`) in a schema of its own, created for the test and
+dropped after it, in the database GATEWAY_TEST_POSTGRES_URL names (tests.pg). Every test
+written against `storage` / `site` runs on both.
 
 Use from a test module:
 
@@ -20,10 +21,14 @@ from pathlib import Path
 import pytest
 
 from gateway.storage import Storage, open_storage
+from tests import pg
 
 __all__ = ["StorageSite", "anyio_backend", "site", "storage"]
 
-BACKENDS = [pytest.param("sqlite", id="sqlite")]
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
 
 
 @dataclass
@@ -50,6 +55,13 @@ def anyio_backend() -> str:
 @pytest.fixture(params=BACKENDS)
 async def site(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StorageSite]:
     backend: str = request.param
+    if backend == "postgres":
+        async with pg.fresh_schema() as url:
+            place = StorageSite(backend=backend, url=url)
+            yield place
+            for storage in place.opened:
+                await storage.close()
+        return
     path = tmp_path / "db" / "gateway.db"
     place = StorageSite(backend=backend, url=f"sqlite:///{path}", path=path)
     yield place

@@ -2,7 +2,7 @@
 
     sqlite:///relative/path.db     a file relative to the working directory
     sqlite:////absolute/path.db    an absolute path
-    postgresql://user@host/db      the shared backend (not available yet)
+    postgresql://user@host/db      the shared backend: several workers, one gateway
 
 The gateway promises that a 202 is durable, so an in-memory SQLite database is refused.
 """
@@ -36,6 +36,7 @@ from gateway.storage.base import (
     StoredMessage,
     Transaction,
 )
+from gateway.storage.postgres import PostgresStorage
 from gateway.storage.sqlite import SqliteStorage
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "NodeReader",
     "NonceReplayed",
     "NonceRow",
+    "PostgresStorage",
     "ReferenceRow",
     "SqliteStorage",
     "Storage",
@@ -90,11 +92,9 @@ def open_storage(url: str) -> Storage:
                 "would lose acknowledged messages, use sqlite:///path/to/gateway.db"
             )
         return SqliteStorage(path)
-    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        raise StorageURLError(
-            f"storage: the PostgreSQL backend is not available in this build yet; "
-            f"got {scheme}://…, use sqlite:///path/to/gateway.db"
-        )
+    if scheme in ("postgresql", "postgres"):
+        # libpq reads the URL itself (host, port, dbname, user, sslmode, options=-csearch_path…).
+        return PostgresStorage(url)
     raise StorageURLError(
         f"storage: unknown URL scheme {scheme!r} in {url!r}; expected sqlite:// or postgresql://"
     )

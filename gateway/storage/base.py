@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -348,6 +349,14 @@ class Storage(Protocol):
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None: ...
     async def checkpoints(self, limit: int = 100) -> list[StoredCheckpoint]: ...
+
+    # -- one sequencer at a time (docs/architecture.md, Concurrency) -----------------------
+    def sequencer_lock(self) -> AbstractAsyncContextManager[bool]:
+        """Hold the right to integrate and sign while the block runs; the value is False
+        (at once, without waiting) when another worker holds it. One process per SQLite
+        file: always True there; PostgreSQL: a session advisory lock, released by the
+        holder's death."""
+        ...
 
     # -- replay captures (docs/replay.md) ----------------------------------------------------
     async def requests_between(self, start: int, end: int) -> dict[int, StoredRequest]:

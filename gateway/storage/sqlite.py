@@ -10,11 +10,12 @@ state beside the writer. No method blocks the event loop. See docs/storage.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -489,6 +490,11 @@ class SqliteStorage:
             return None if row is None else rows.checkpoint_from_row(row)
 
         return await self._read(query)
+
+    @contextlib.asynccontextmanager
+    async def sequencer_lock(self) -> AsyncIterator[bool]:
+        """Always held: one process owns a SQLite file (docs/architecture.md)."""
+        yield True
 
     async def requests_between(self, start: int, end: int) -> dict[int, StoredRequest]:
         return await self._read(

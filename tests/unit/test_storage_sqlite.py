@@ -21,6 +21,7 @@ from gateway.storage import (
     DuplicateMessage,
     EventFilter,
     NonceReplayed,
+    PostgresStorage,
     SqliteStorage,
     StorageError,
     StorageUnavailable,
@@ -332,8 +333,8 @@ def test_open_storage_urls(tmp_path: Path) -> None:
     for bad in ("sqlite://:memory:", "sqlite:///:memory:", "sqlite://", "sqlite:///"):
         with pytest.raises(StorageURLError, match=r"does not name a database file|host part"):
             open_storage(bad)
-    with pytest.raises(StorageURLError, match="PostgreSQL backend is not available"):
-        open_storage("postgresql://gw@db/gateway")
+    shared = open_storage("postgresql://gw@db/gateway")
+    assert isinstance(shared, PostgresStorage) and shared.url == "postgresql://gw@db/gateway"
     with pytest.raises(StorageURLError, match="unknown URL scheme 'mysql'"):
         open_storage("mysql://x/y")
     assert issubclass(StorageURLError, StorageError)

@@ -1,0 +1,1 @@
+"""PostgreSQL migrations (gateway/storage/postgres_migrations.py)."""
