@@ -6,6 +6,7 @@ to `_ADAPTERS` below; nothing in the gateway changes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -44,6 +45,15 @@ class Adapter(Protocol):
     def encode(self, message: CanonicalMessage) -> Encoded:
         """Render for this schema. The notice must carry this side's reference (see
         `mint_reference`). Raises TranslationRefused."""
+        ...
+
+    def encode_each(
+        self, message: CanonicalMessage, message_ids: Sequence[str]
+    ) -> tuple[Encoded, ...]:
+        """``encode(message)`` once per id in ``message_ids``, each copy carrying that
+        ``message_id`` (recipients of one schema get the same translation under their own
+        delivery id): what does not depend on the id is translated once. Raises
+        TranslationRefused as `encode` would."""
         ...
 
     def mint_reference(self, notice: Notice) -> str:

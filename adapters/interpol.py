@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
@@ -23,10 +24,10 @@ import hijridate
 import orjson
 from pydantic import ValidationError
 
-from adapters import codes
 from adapters import interpol_codes as ic
 from adapters._errors import MalformedMessage, SchemaViolations, TranslationRefused, Violation
 from adapters._registry import Encoded
+from schemas import codes
 from schemas.canonical import (
     CanonicalMessage,
     Classification,
@@ -519,6 +520,29 @@ def _name_text(name: PersonName) -> str | None:
     return " ".join(parts) or None
 
 
+_NAME_PARTS: Final = ("first", "father", "grandfather")
+
+
+def _split_lost(name: PersonName, given: str | None, path: str, losses: _LossReport) -> None:
+    """The four-part split travels only joined, as the forename: exact as text, and exact as
+    parts when they come back from its words (first word, second word, the rest). Otherwise
+    each part that would come back different is a loss (spec/schemas.md, names)."""
+    stated = tuple(getattr(name, part) for part in _NAME_PARTS)
+    if not any(stated):
+        return
+    words = (given or "").split()
+    again = (words[0] if words else None, words[1] if len(words) > 1 else None)
+    again += (" ".join(words[2:]) or None,)
+    for part, value, back in zip(_NAME_PARTS, stated, again, strict=True):
+        if value != back:
+            losses.add(
+                f"{path}.{part}",
+                value or "",
+                "the name parts travel joined as one forename; its words do not give this "
+                "part back (first word, second word, the rest)",
+            )
+
+
 def _rajab_placeholder(d: PartialDate | None, losses: _LossReport) -> None:
     """Task brief: GCC registries write 1 Rajab (month 7, day 1) for an unknown birth day."""
     if d is None or d.day is None or d.month is None:
@@ -560,6 +584,7 @@ def _names_out(s: Subject, losses: _LossReport) -> dict[str, Any]:
             if family is None and given is None and name.full is not None:
                 family = name.full
                 losses.add(f"{path}.full", name.full, "name given as one string: sent as name")
+            _split_lost(name, given, path, losses)
             out["name"], out["forename"] = family, given
             if name.romanization is not None:
                 losses.add(f"{path}.romanization", name.romanization, "romanization not carried")
@@ -571,6 +596,7 @@ def _names_out(s: Subject, losses: _LossReport) -> dict[str, Any]:
             if family is None and given is None and name.full is not None:
                 family = name.full
                 losses.add(f"{path}.full", name.full, "name given as one string: sent as name")
+            _split_lost(name, given, path, losses)
             out["name_in_original_script"] = family
             out["forename_in_original_script"] = given
             if name.lang is not None:
@@ -694,11 +720,12 @@ def _warrants_out(n: Notice, losses: _LossReport) -> list[dict[str, Any]] | None
     for i, offence in enumerate(n.offences):
         path = f"notice.offences[{i}]"
         charge = translation = None
+        charge_at = translation_at = -1
         for j, text in enumerate(offence.descriptions):
             if text.lang == "en" and translation is None:
-                translation = text.text
+                translation, translation_at = text.text, j
             elif text.lang != "en" and charge is None:
-                charge = text.text
+                charge, charge_at = text.text, j
                 if text.lang is not None:
                     losses.add(
                         f"{path}.descriptions[{j}].lang", text.lang, "charge language not carried"
@@ -707,6 +734,22 @@ def _warrants_out(n: Notice, losses: _LossReport) -> list[dict[str, Any]] | None
                 losses.add(f"{path}.descriptions[{j}]", text, "only one charge text is carried")
         if charge is None:
             charge = translation  # conventions: an English-only charge fills both keys
+        elif translation_at != -1 and translation_at < charge_at:
+            losses.add(
+                f"{path}.descriptions",
+                " | ".join(t.text for t in offence.descriptions),
+                "the English translation is written after the charge: the order of the "
+                "descriptions is not carried",
+            )
+        elif charge == translation:
+            # Equal keys are how an English-only charge is written (conventions): read back
+            # as one English description, the other-language one is gone.
+            losses.add(
+                f"{path}.descriptions[{charge_at}]",
+                charge,
+                "the charge is the same text as its English translation; it reads back as one "
+                "English charge",
+            )
         if offence.legal_basis is not None:
             losses.add(f"{path}.legal_basis", offence.legal_basis, "legal basis not carried")
         if offence.max_penalty_years is not None:
@@ -959,6 +1002,13 @@ class InterpolAdapter:
 
     def encode(self, message: CanonicalMessage) -> Encoded:
         return encode_message(message)
+
+    def encode_each(
+        self, message: CanonicalMessage, message_ids: Sequence[str]
+    ) -> tuple[Encoded, ...]:
+        return tuple(
+            encode_message(message.model_copy(update={"message_id": mid})) for mid in message_ids
+        )
 
     def mint_reference(self, notice: Notice) -> str:
         return mint_interpol_reference(notice)

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import httpx
 
+from bench.bench_config import bench_config
 from bench.loadgen import LoadResult, build_request, run_load
 from gateway.signatures import sign_request
-from tests.harness import GatewayFixture, free_port, write_config
+from tests.harness import GatewayFixture, free_port
 from tests.messages import INTERPOL, interpol_red
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,7 +87,7 @@ def main() -> None:
     args = ap.parse_args()
     pin(1)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = write_config(Path(tmp) / "config", extra_gateway="worker = false\n")
+        cfg = bench_config(Path(tmp) / "config")  # rate limits lifted: one sender floods
         bare_port = free_port()
         bare = start(
             [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host", "127.0.0.1",

@@ -18,11 +18,15 @@ import base64
 import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
 from gateway.audit.checkpoint import open_checkpoint
 from gateway.audit.merkle import leaf_hash, node_hash
+
+if TYPE_CHECKING:
+    from gateway.storage.base import Storage
 
 EXPORT_FORMAT = "gateway-audit-export"
 EXPORT_VERSION = 1
@@ -175,3 +179,37 @@ def export_header(origin: str, verifier_key: str, checkpoint_note: bytes, size: 
 
 def export_line(index: int, leaf: bytes) -> bytes:
     return orjson.dumps({"index": index, "leaf_b64": base64.b64encode(leaf).decode("ascii")})
+
+
+async def verify_storage(
+    storage: Storage,
+    verifier_key: str,
+    *,
+    chunk: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Verify the log a database holds, from entry 0 to its latest checkpoint, reading
+    ``chunk`` entries (and their stored leaf hashes) at a time: memory stays O(chunk)."""
+    import asyncio
+
+    checkpoints = await storage.checkpoints(limit=1_000_000)
+    if not checkpoints:
+        raise VerificationFailed("no signed checkpoint to verify against")
+    latest = max(c.tree_size for c in checkpoints)
+    reader = storage.node_reader()
+
+    async def entries() -> AsyncIterator[Entry]:
+        for start in range(0, latest, chunk):
+            rows = await storage.get_events(start, min(start + chunk, latest))
+            stored = await asyncio.to_thread(reader.get_nodes, [(0, r.index) for r in rows])
+            for r in rows:
+                yield Entry(
+                    index=r.index,
+                    leaf=r.leaf,
+                    columns={"kind": r.kind, "message_id": r.message_id, "outcome": r.outcome},
+                    stored_leaf_hash=stored.get((0, r.index)),
+                )
+
+    return await verify_entries(
+        entries(), [(c.tree_size, c.note) for c in checkpoints], verifier_key, progress=progress
+    )

@@ -45,6 +45,7 @@ _COMMAND_MODULES: list[str] = [
     "sim",
     "replay",
     "demo",
+    "translate",
 ]
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from adapters import codes
+from schemas import codes
 from schemas.canonical import (
     CanonicalMessage,
     Classification,

@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from adapters import hijri
 from schemas import gccpol as wire
+from schemas import hijri
 from schemas.canonical import PartialDate
 
 ARABIC_GIVEN = ("محمد", "عبدالله", "سعد", "مريم", "خالد", "سالم", "فاطمة", "نورة", "أحمد", "علي")

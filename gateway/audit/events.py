@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
 import rfc8785
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "EventKind",
     "MalformedLeafError",
+    "canonical_json",
     "event_from_leaf",
     "format_time",
     "leaf_bytes",
@@ -142,10 +144,48 @@ class AuditEvent:
         }
 
 
+# I-JSON's exact integers (RFC 7493 §2.2); RFC 8785 writes them as plain digits.
+_SAFE_INT = 2**53 - 1
+
+
+def _plain(value: object) -> bool:
+    """True when orjson's output with sorted keys IS the RFC 8785 form of ``value``:
+    strings, booleans, null, integers within ±(2^53-1), arrays, and objects whose keys are
+    ASCII (for other keys orjson's UTF-8 order and RFC 8785's UTF-16 order may differ).
+    Both escape exactly '"', '\\' and U+0000-U+001F, the same way, and write every other
+    character as itself (tests/unit/test_canonical_json.py compares them on generated values).
+    Floats, enums and anything else go through the `rfc8785` package."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_SAFE_INT <= value <= _SAFE_INT  # type: ignore[operator]
+    if kind is dict:
+        return all(
+            type(k) is str and k.isascii() and _plain(v)
+            for k, v in value.items()  # type: ignore[attr-defined]
+        )
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in value)  # type: ignore[attr-defined]
+    return False
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of ``value``. The pure-Python `rfc8785` package cost ~100 µs
+    an event, four events a message (docs/performance.md); orjson writes the same bytes
+    for the values `_plain` admits, ~20x faster."""
+    if _plain(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass  # e.g. a lone surrogate: let rfc8785 say what is wrong
+    return rfc8785.dumps(value)
+
+
 def leaf_bytes(event: AuditEvent) -> bytes:
     """RFC 8785 canonical JSON of the event: the bytes hashed into the tree."""
     try:
-        return rfc8785.dumps(event.to_json())
+        return canonical_json(event.to_json())
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise ValueError(f"audit event: details are not canonical JSON: {exc}") from exc
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters import hijri
+from schemas import hijri
 from schemas.canonical import PartialDate
 
 

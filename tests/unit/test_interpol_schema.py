@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters import codes
-from schemas import interpol
+from schemas import codes, interpol
 
 SCHEMA_FILE = Path(__file__).parent.parent.parent / "schemas" / "interpol-notice.schema.json"
 

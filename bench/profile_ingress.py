@@ -1,0 +1,175 @@
+"""Where the time of one accepted message goes: cProfile over `gateway.ingress.accept_message`
+with real SQLite storage and real signatures, in process (no HTTP).
+
+    .venv/bin/python -m bench.profile_ingress [--messages N] [--direction interpol|gccpol]
+                                              [--top K] [--stages-only]
+
+Prints a per-stage table (cumulative main-thread CPU µs per message of the functions that
+make up the pipeline, docs/performance.md) and then the top K functions by cumulative time. The
+profiler inflates pure-Python costs more than C ones: read the table for proportions,
+and bench.bench_pipeline for rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.bench_config import bench_config
+from gateway.config import load_config
+from gateway.ingress import InboundRequest, accept_message
+from gateway.runtime import Gateway, utc_now
+from gateway.signatures import sign_request
+from gateway.storage import open_storage
+from tests.harness import GatewayFixture
+from tests.messages import GCCPOL, INTERPOL, gcc_missing, interpol_red
+
+# (label, module file suffix, function name): the pipeline's stages as cProfile names them.
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("verify signature (RFC 9421)", "gateway/ingress.py", "verify"),
+    ("decode (INTERPOL JSON)", "adapters/interpol.py", "decode_with_losses"),
+    ("decode (GCC XML)", "adapters/gccpol.py", "decode_alert"),
+    ("route", "gateway/routing.py", "route"),
+    ("mint/merge references", "gateway/ingress.py", "with_references"),
+    ("encode (all recipients)", "gateway/ingress.py", "translate_for"),
+    ("  encode GCC XML", "adapters/gccpol.py", "encode_alert"),
+    ("  encode GCC XML, once per schema", "adapters/gccpol.py", "encode_alerts"),
+    ("  encode INTERPOL JSON", "adapters/interpol.py", "encode_message"),
+    ("audit events (leaf bytes)", "gateway/audit/events.py", "leaf_bytes"),
+    ("storage commit (awaited)", "gateway/storage/sqlite.py", "commit"),
+)
+
+
+def signer(cfg: GatewayFixture, direction: str) -> Callable[[], InboundRequest]:
+    sender, media, make = (
+        ("ipsg", INTERPOL, interpol_red)
+        if direction == "interpol"
+        else ("ae-moi", GCCPOL, gcc_missing)
+    )
+
+    def one() -> InboundRequest:
+        body = make()
+        headers = {"content-type": media}
+        headers.update(
+            sign_request(
+                "POST",
+                cfg.authority,
+                "/v1/messages",
+                headers,
+                body,
+                key=cfg.keys[sender],
+                keyid=cfg.keyid(sender),
+                created=int(time.time()),
+                nonce=secrets.token_urlsafe(16),
+            )
+        )
+        return InboundRequest("POST", cfg.authority, "/v1/messages", headers, body, utc_now())
+
+    return one
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    messages: int
+    seconds: float
+    stats: pstats.Stats | None
+
+
+async def drive(
+    directory: Path,
+    direction: str,
+    n: int,
+    *,
+    concurrency: int,
+    profile: bool,
+    on_start: Callable[[], None] = lambda: None,
+    on_stop: Callable[[], None] = lambda: None,
+) -> Run:
+    """Accept ``n`` fresh messages, ``concurrency`` at a time, on a fresh database."""
+    cfg = bench_config(directory)
+    config = load_config(cfg.directory, require_signing_key=True)
+    storage = open_storage(config.storage_url)
+    await storage.open()
+    gw = Gateway(config_dir=cfg.directory, config=config, storage=storage)
+    gw.load_signing_key()
+    make = signer(cfg, direction)
+    requests = [make() for _ in range(n)]
+    warm = [make() for _ in range(min(50, n))]
+    for r in warm:  # imports, caches, the database's first pages
+        await accept_message(gw, r)
+    # The main thread's CPU time, not wall time: other load on the machine (and the storage
+    # writer thread, which cProfile does not see) then changes the figures less.
+    profiler = cProfile.Profile(time.thread_time) if profile else None
+    on_start()
+    start = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    for i in range(0, n, concurrency):
+        await asyncio.gather(*(accept_message(gw, r) for r in requests[i : i + concurrency]))
+    if profiler is not None:
+        profiler.disable()
+    seconds = time.perf_counter() - start
+    on_stop()
+    await storage.close()
+    return Run(n, seconds, pstats.Stats(profiler) if profiler is not None else None)
+
+
+def stage_table(stats: pstats.Stats, messages: int) -> list[tuple[str, float, int]]:
+    """(label, cumulative µs per message, calls per message x 100) for each stage found."""
+    raw = stats.stats  # type: ignore[attr-defined]  # {(file, line, name): (cc, nc, tt, ct, callers)}
+    out = []
+    for label, suffix, name in STAGES:
+        cum = 0.0
+        calls = 0
+        for (file, _line, func), (_cc, nc, _tt, ct, _callers) in raw.items():
+            if func == name and file.endswith(suffix):
+                cum += ct
+                calls += nc
+        if calls:
+            out.append((label, cum / messages * 1e6, round(calls * 100 / messages)))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=600)
+    ap.add_argument("--direction", choices=("interpol", "gccpol"), default="interpol")
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--stages-only", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run = asyncio.run(
+            drive(
+                Path(tmp) / "config",
+                args.direction,
+                args.messages,
+                concurrency=args.concurrency,
+                profile=True,
+            )
+        )
+    assert run.stats is not None
+    print(
+        f"{args.messages} {args.direction} messages under cProfile: "
+        f"{run.messages / run.seconds:.0f} msg/s (profiled; see bench.bench_pipeline)"
+    )
+    print(f"{'stage':34} {'µs/msg':>9} {'calls/msg':>10}")
+    cpu = run.stats.total_tt  # type: ignore[attr-defined]  # sum of every function's own time
+    print(f"{'wall time per message':34} {run.seconds / run.messages * 1e6:9.0f}")
+    print(f"{'main-thread CPU per message':34} {cpu / run.messages * 1e6:9.0f}")
+    for label, us, calls in stage_table(run.stats, run.messages):
+        print(f"{label:34} {us:9.0f} {calls / 100:10.2f}")
+    if not args.stages_only:
+        run.stats.sort_stats("cumulative").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
