@@ -531,8 +531,11 @@ def _split_lost(name: PersonName, given: str | None, path: str, losses: _LossRep
     if not any(stated):
         return
     words = (given or "").split()
-    again = (words[0] if words else None, words[1] if len(words) > 1 else None)
-    again += (" ".join(words[2:]) or None,)
+    again = (
+        words[0] if words else None,
+        words[1] if len(words) > 1 else None,
+        " ".join(words[2:]) or None,
+    )
     for part, value, back in zip(_NAME_PARTS, stated, again, strict=True):
         if value != back:
             losses.add(

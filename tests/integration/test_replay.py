@@ -105,7 +105,7 @@ def test_changed_routing_rule_reports_exactly_that(tmp_path: Path) -> None:
         ("recipient", "gccpol-hub", None),
         ("translation", "gccpol-hub", None),
     ]
-    assert first.changes[0].expected == "routed (rule:red-notices-to-gcc), 4 losses"
+    assert first.changes[0].expected == "routed (rule:red-notices-to-gcc), 5 losses"
     assert [(c.what, c.subject) for c in cancel.changes] == [
         ("recipient", "gccpol-hub"),
         ("translation", "gccpol-hub"),
