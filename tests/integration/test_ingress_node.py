@@ -27,13 +27,10 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayFixture]:
         yield cfg
 
 
-def test_node_signed_request_is_accepted_and_its_receipt_verifies_in_node(
-    gw: GatewayFixture,
-    node: str,  # noqa: F811
-) -> None:
-    body = interpol_red()
+def node_signed(gw: GatewayFixture, node: str, body: bytes) -> dict[str, str]:  # noqa: F811
+    """Headers the npm RFC 9421 implementation signs for ``body`` as ipsg."""
     pem = crypto.private_key_pem(crypto.as_private_key(gw.keys["ipsg"])).decode()
-    signed = run_node(
+    headers: dict[str, str] = run_node(
         node,
         {
             "op": "sign",
@@ -49,6 +46,15 @@ def test_node_signed_request_is_accepted_and_its_receipt_verifies_in_node(
             "components": ["@method", "@authority", "@path", "content-type", "content-digest"],
         },
     )["headers"]
+    return headers
+
+
+def test_node_signed_request_is_accepted_and_its_receipt_verifies_in_node(
+    gw: GatewayFixture,
+    node: str,  # noqa: F811
+) -> None:
+    body = interpol_red()
+    signed = node_signed(gw, node, body)
     r = httpx.post(f"{gw.url}/v1/messages", content=body, headers=signed)
     assert r.status_code == 202, r.text
     gateway_pub = crypto.public_key_pem(crypto.as_private_key(gw.gateway_key).public).decode()
@@ -77,23 +83,7 @@ def test_node_signed_request_with_a_tampered_body_is_refused(
     node: str,  # noqa: F811
 ) -> None:
     body = interpol_red()
-    pem = crypto.private_key_pem(crypto.as_private_key(gw.keys["ipsg"])).decode()
-    signed = run_node(
-        node,
-        {
-            "op": "sign",
-            "method": "POST",
-            "url": f"{gw.url}/v1/messages",
-            "headers": {"content-type": INTERPOL},
-            "body_b64": base64.b64encode(body).decode(),
-            "private_key_pem": pem,
-            "keyid": gw.keyid("ipsg"),
-            "created": int(time.time()),
-            "nonce": secrets.token_urlsafe(12),
-            "label": "node",
-            "components": ["@method", "@authority", "@path", "content-type", "content-digest"],
-        },
-    )["headers"]
+    signed = node_signed(gw, node, body)
     r = httpx.post(
         f"{gw.url}/v1/messages", content=body.replace(b"RIYADH", b"JEDDAH"), headers=signed
     )
