@@ -8,36 +8,17 @@ processes opening a fresh database at once apply every file exactly once.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sqlite3
-from dataclasses import dataclass
-from importlib import resources
+
+from gateway.storage.migrations import Migration
+from gateway.storage.migrations import bundled_migrations as _bundled
 
 __all__ = ["Migration", "apply_migrations", "bundled_migrations"]
 
-_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
-
 
 def bundled_migrations() -> list[Migration]:
-    """The SQLite migrations shipped with the package, ordered by version."""
-    folder = resources.files("gateway.storage.migrations.sqlite")
-    found: list[Migration] = []
-    for entry in folder.iterdir():
-        match = _NAME.match(entry.name)
-        if match is not None:
-            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"storage: SQLite migrations must be numbered 1..n; found {versions}")
-    return found
+    """The sqlite migrations shipped with the package, ordered by version."""
+    return _bundled("sqlite")
 
 
 def _statements(sql: str) -> list[str]:
