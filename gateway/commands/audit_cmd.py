@@ -40,7 +40,7 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
 
 
 async def _verify_database(directory: Path) -> str:
-    from gateway.audit_verify import Entry, VerificationFailed, verify_entries
+    from gateway.audit_verify import VerificationFailed, verify_storage
     from gateway.config import load_config
     from gateway.storage import open_storage
 
@@ -48,31 +48,13 @@ async def _verify_database(directory: Path) -> str:
     storage = open_storage(cfg.storage_url)
     await storage.open()
     try:
-        checkpoints = await storage.checkpoints(limit=1_000_000)
-        if not checkpoints:
+        latest = await storage.latest_checkpoint()
+        if latest is None:
             raise CliError("the log has no signed checkpoint yet")
-        latest = max(c.tree_size for c in checkpoints)
         key = verifier_key_from_config(cfg)
-        reader = storage.node_reader()
-
-        async def entries() -> AsyncIterator[Entry]:
-            for start in range(0, latest, CHUNK):
-                rows = await storage.get_events(start, min(start + CHUNK, latest))
-                keys = [(0, r.index) for r in rows]
-                stored = await asyncio.to_thread(reader.get_nodes, keys)
-                for r in rows:
-                    yield Entry(
-                        index=r.index,
-                        leaf=r.leaf,
-                        columns={"kind": r.kind, "message_id": r.message_id, "outcome": r.outcome},
-                        stored_leaf_hash=stored.get((0, r.index)),
-                    )
-
-        with progress_bar(latest, "verifying") as progress:
+        with progress_bar(latest.tree_size, "verifying") as progress:
             try:
-                report = await verify_entries(
-                    entries(), [(c.tree_size, c.note) for c in checkpoints], key, progress=progress
-                )
+                report = await verify_storage(storage, key, chunk=CHUNK, progress=progress)
             except VerificationFailed as exc:
                 raise CliError(f"audit log does NOT verify: {exc}", code=2) from exc
         return (
