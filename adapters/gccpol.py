@@ -13,7 +13,6 @@ so both adapters report the same thing under the same name (conventions).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from adapters import gccpol_codes as gc
 from adapters._errors import SchemaViolations, TranslationRefused, Violation
+from adapters._minting import reference_digest
 from adapters._registry import Encoded
 from adapters.xml_parser import parse_untrusted_xml
 from schemas import codes, hijri
@@ -992,12 +992,6 @@ def encode_alerts(message: CanonicalMessage, message_ids: Sequence[str]) -> tupl
 # ============================================================================ references
 
 
-def _reference_digest(notice: Notice) -> int:
-    """conventions: sha256 of the sorted "system:id" references joined by newlines."""
-    lines = sorted(f"{r.system}:{r.id}" for r in notice.references)
-    return int(hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest(), 16)
-
-
 def mint_gccpol_reference(notice: Notice) -> str:
     """``GCC-<alpha-3>-<Hijri year>-<6 digits>`` (conventions, "References")."""
     state = _alpha3(notice.originating_country, "notice.originating_country")
@@ -1012,7 +1006,7 @@ def mint_gccpol_reference(notice: Notice) -> str:
         year = hijri.to_hijri(issued).year
     except hijri.CalendarError as exc:
         raise TranslationRefused("date-outside-hijri-range", "notice.issued", exc.reason) from None
-    return f"GCC-{state}-{year:04d}-{_reference_digest(notice) % 10**6:06d}"
+    return f"GCC-{state}-{year:04d}-{reference_digest(notice) % 10**6:06d}"
 
 
 # ============================================================================ adapter

@@ -12,7 +12,6 @@ so that both adapters report the same thing under the same name (conventions).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from pydantic import ValidationError
 
 from adapters import interpol_codes as ic
 from adapters._errors import MalformedMessage, SchemaViolations, TranslationRefused, Violation
+from adapters._minting import reference_digest
 from adapters._registry import Encoded
 from schemas import codes
 from schemas.canonical import (
@@ -977,16 +977,10 @@ def encode_message(message: CanonicalMessage) -> Encoded:
 # ============================================================================ references
 
 
-def _reference_digest(notice: Notice) -> int:
-    """conventions: sha256 of the sorted "system:id" references joined by newlines."""
-    lines = sorted(f"{r.system}:{r.id}" for r in notice.references)
-    return int(hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest(), 16)
-
-
 def mint_interpol_reference(notice: Notice) -> str:
     """``<year>/<N>``: the year issued (else 1970), N = digest mod 10^7 without leading zeros."""
     year = notice.issued.year if notice.issued else 1970
-    return f"{year:04d}/{_reference_digest(notice) % 10**7}"
+    return f"{year:04d}/{reference_digest(notice) % 10**7}"
 
 
 # ============================================================================ adapter

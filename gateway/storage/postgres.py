@@ -50,6 +50,7 @@ from gateway.storage.base import (
     StoredRequest,
     Transaction,
 )
+from gateway.storage.event_search import UNSET, Unset, event_search_sql
 from gateway.storage.postgres_migrations import apply_migrations
 from gateway.storage.sqlite_writes import prepare_tx
 
@@ -65,13 +66,6 @@ _RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class _Unset:
-    """Marks a cursor argument the caller did not pass (see `search_events`)."""
-
-
-_UNSET: Final = _Unset()
 
 
 def lock_key(purpose: str, schema: str) -> int:
@@ -422,47 +416,14 @@ class PostgresStorage:
         self,
         flt: EventFilter,
         limit: int,
-        before: int | _Unset | None = _UNSET,
-        after: int | _Unset | None = _UNSET,
+        before: int | Unset | None = UNSET,
+        after: int | Unset | None = UNSET,
     ) -> list[StoredEvent]:
-        """Newest first with ``before`` (index cursor), oldest first with ``after``.
-
-        Passing ``after`` (even ``None``: from the start) without ``before`` means oldest
-        first; otherwise newest first. ``since`` is inclusive, ``until`` exclusive.
-        """
-        newest = not (isinstance(before, _Unset) and not isinstance(after, _Unset))
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("message_id", flt.message_id),
-            ("participant", flt.participant),
-            ("kind", flt.kind),
-            ("outcome", flt.outcome),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = %s")
-                params.append(value)
-        if flt.since is not None:
-            clauses.append("at >= %s")
-            params.append(rows.to_us(flt.since, "since"))
-        if flt.until is not None:
-            clauses.append("at < %s")
-            params.append(rows.to_us(flt.until, "until"))
-        if isinstance(before, int):
-            clauses.append("idx < %s")
-            params.append(before)
-        if isinstance(after, int):
-            clauses.append("idx > %s")
-            params.append(after)
+        """See `gateway.storage.event_search` for the cursor and order rules."""
         if limit <= 0:
             return []
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        order = "DESC" if newest else "ASC"
-        found = await self._fetch(
-            f"SELECT {rows.EVENT_COLUMNS} FROM events {where} ORDER BY idx {order} LIMIT %s",
-            (*params, limit),
-        )
-        return [rows.event_from_row(r) for r in found]
+        sql, params = event_search_sql(flt, limit, before, after, mark="%s")
+        return [rows.event_from_row(r) for r in await self._fetch(sql, params)]
 
     async def event_counts(
         self, since: dt.datetime, until: dt.datetime, bucket: dt.timedelta, kinds: Sequence[str]

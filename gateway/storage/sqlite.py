@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import TypeVar
 
 from gateway.storage import sqlite_rows as rows
 from gateway.storage import sqlite_writes as writes
@@ -36,6 +36,7 @@ from gateway.storage.base import (
     StoredRequest,
     Transaction,
 )
+from gateway.storage.event_search import UNSET, Unset, event_search_sql
 from gateway.storage.group_commit import GroupCommitter
 from gateway.storage.sqlite_migrations import apply_migrations
 
@@ -47,12 +48,6 @@ T = TypeVar("T")
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
-
-class _Unset:
-    """Marks a cursor argument the caller did not pass (see `search_events`)."""
-
-
-_UNSET: Final = _Unset()
 
 _NODE_CHUNK = 400  # (level, idx) pairs per query: 800 parameters, far below SQLite's limit
 
@@ -399,46 +394,14 @@ class SqliteStorage:
         self,
         flt: EventFilter,
         limit: int,
-        before: int | _Unset | None = _UNSET,
-        after: int | _Unset | None = _UNSET,
+        before: int | Unset | None = UNSET,
+        after: int | Unset | None = UNSET,
     ) -> list[StoredEvent]:
-        """Newest first with ``before`` (index cursor), oldest first with ``after``.
-
-        Passing ``after`` (even ``None``: from the start) without ``before`` means oldest
-        first; otherwise newest first. ``since`` is inclusive, ``until`` exclusive.
-        """
-        newest = not (isinstance(before, _Unset) and not isinstance(after, _Unset))
-        clauses: list[str] = []
-        params: list[object] = []
-        for column, value in (
-            ("message_id", flt.message_id),
-            ("participant", flt.participant),
-            ("kind", flt.kind),
-            ("outcome", flt.outcome),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if flt.since is not None:
-            clauses.append("at >= ?")
-            params.append(rows.to_us(flt.since, "since"))
-        if flt.until is not None:
-            clauses.append("at < ?")
-            params.append(rows.to_us(flt.until, "until"))
-        if isinstance(before, int):
-            clauses.append("idx < ?")
-            params.append(before)
-        if isinstance(after, int):
-            clauses.append("idx > ?")
-            params.append(after)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        order = "DESC" if newest else "ASC"
-        sql = f"SELECT {rows.EVENT_COLUMNS} FROM events {where} ORDER BY idx {order} LIMIT ?"
+        """See `gateway.storage.event_search` for the cursor and order rules."""
         if limit <= 0:
             return []
-        return await self._read(
-            lambda c: [rows.event_from_row(r) for r in c.execute(sql, (*params, limit))]
-        )
+        sql, params = event_search_sql(flt, limit, before, after, mark="?")
+        return await self._read(lambda c: [rows.event_from_row(r) for r in c.execute(sql, params)])
 
     async def event_counts(
         self, since: dt.datetime, until: dt.datetime, bucket: dt.timedelta, kinds: Sequence[str]
