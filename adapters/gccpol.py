@@ -2,8 +2,9 @@
 
 decode: hardened parse (adapters.xml_parser) → element tree → wire model, every violation
 with its path (schemas.gccpol) → the published XSD as well → canonical message.
-encode: canonical message → wire models, each validated as it is built (+ loss report, or a
-refusal) → elements → UTF-8 XML. What we send is what we would accept: proven by tests over
+encode: canonical message → wire models (+ loss report, or a refusal), each validated as it
+is built unless every field is already known to be valid (`_built`) → UTF-8 XML written as
+strings (`wire.write_message`). What we send is what we would accept: proven by tests over
 generated notices (reader + XSD on the output) rather than re-checked per message.
 
 Loss entries name the CANONICAL field ("subject.eye_colours[1]", "subject.names[Arab].given")
@@ -17,9 +18,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from adapters import gccpol_codes as gc
 from adapters._errors import SchemaViolations, TranslationRefused, Violation
@@ -51,6 +53,7 @@ from schemas.canonical import (
     Subject,
     Warrant,
 )
+from schemas.text import refuse_hidden_characters
 
 __all__ = [
     "ADAPTER",
@@ -282,7 +285,10 @@ class _LossReport:
     entries: list[Loss] = field(default_factory=list)
 
     def add(self, path: str, value: object, reason: str) -> None:
-        self.entries.append(Loss(field=path, source_value=_as_text(value), reason=reason))
+        # Three plain strings (`_as_text` returns a str): nothing for the model to check.
+        self.entries.append(
+            _unvalidated(Loss, {"field": path, "source_value": _as_text(value), "reason": reason})
+        )
 
 
 def _as_text(value: object) -> str:
@@ -325,6 +331,80 @@ def _raw(value: str) -> str:
     return _XML_ILLEGAL.sub("\ufffd", value)
 
 
+# Each wire model checks its fields when it is validated (lengths, patterns, assigned codes,
+# hidden characters, per-element rules), and most values the encoder puts in them are known
+# to pass already: codes come from the code tables, countries from the ISO table, text from
+# `_text` (collapsed, not blank, XML-safe), dates from `_dual`, each element's rules are met
+# by the functions below. Where every field of a model is known to pass (``checked``), the
+# model is built without validation; otherwise it is validated exactly as before, so a value
+# the GCC schema cannot carry raises the same ValidationError at the same point: the same
+# refusal. tests/unit/test_gccpol_fast_encode.py encodes generated notices both ways
+# (`_VALIDATE_ALL`) and compares bytes, losses and refusals, and re-validates every model.
+_VALIDATE_ALL = False  # True builds every wire model validated: the reference, for tests
+_Model = TypeVar("_Model", bound=BaseModel)
+_SYSTEM_NAME: Final = re.compile(wire.SYSTEM_NAME_PATTERN)
+_SENDER_ID: Final = re.compile(wire.SENDER_ID_PATTERN)
+_MESSAGE_ID_FORM: Final = re.compile(wire.MESSAGE_ID_PATTERN)
+_SENT_AT: Final = re.compile(wire.SENT_AT_PATTERN)
+_SHA256_HEX: Final = re.compile(wire.SHA256_HEX_PATTERN)
+_AUDIT_INDEX: Final = re.compile(wire.AUDIT_INDEX_PATTERN)
+_TOKEN: Final = 1000  # max_length of wire.Token
+_LONG_TOKEN: Final = 4000  # max_length of wire.LongToken
+
+
+def _built(model: type[_Model], checked: bool, /, **fields: Any) -> _Model:
+    """``model`` of ``fields``: unvalidated when ``checked`` (see above), else validated."""
+    if checked and not _VALIDATE_ALL:
+        return _unvalidated(model, fields)
+    return model(**fields)
+
+
+@cache
+def _template(model: type[BaseModel]) -> dict[str, Any]:
+    """Every field of ``model`` in order, with its default (None when the field is required:
+    the encoder always gives those). The defaults are None and (): shared safely."""
+    return {
+        name: None if info.is_required() else info.get_default(call_default_factory=True)
+        for name, info in model.model_fields.items()
+    }
+
+
+def _unvalidated(model: type[_Model], fields: dict[str, Any]) -> _Model:
+    """What ``model.model_construct(**fields)`` builds, for fields given by name, without
+    its per-field alias lookups (a third of an encode): the same four attributes.
+    tests/unit/test_gccpol_fast_encode.py compares the two for every wire model."""
+    instance = model.__new__(model)
+    setattr_ = object.__setattr__  # the models are frozen; model_construct does the same
+    setattr_(instance, "__dict__", {**_template(model), **fields})
+    setattr_(instance, "__pydantic_fields_set__", set(fields))
+    setattr_(instance, "__pydantic_extra__", None)
+    setattr_(instance, "__pydantic_private__", None)
+    return instance
+
+
+def _fits(value: str | None, limit: int) -> bool:
+    """Whether ``value`` (from `_text`: collapsed, not blank) is a valid Token/LongToken."""
+    if value is None:
+        return True
+    if len(value) > limit:
+        return False
+    try:
+        refuse_hidden_characters(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _as_written(value: str, limit: int) -> bool:
+    """Whether ``value`` (any text) is a Token/LongToken as it is: collapsing changes nothing."""
+    return value != "" and wire.collapse(value) == value and _fits(value, limit)
+
+
+def _within(value: str, limit: int) -> bool:
+    """Whether ``value`` is collapsed already and 1 to ``limit`` characters long."""
+    return 0 < len(value) <= limit and wire.collapse(value) == value
+
+
 def _alpha3(code: str | None, path: str) -> str | None:
     if code is None:
         return None
@@ -363,7 +443,8 @@ def _dual(
     # Both forms come from schemas.hijri's own conversion of one date, so the pair agrees by
     # construction: DualDate's validators (which convert back to compare) are skipped here.
     # tests/unit/test_gccpol_encode_valid.py proves every pair written passes them and the XSD.
-    return wire.DualDate.model_construct(precision=written, hijri=h.isoformat(), gregorian=g)
+    fields = {"precision": written, "hijri": h.isoformat(), "gregorian": g}
+    return _unvalidated(wire.DualDate, fields)
 
 
 def _lang(lang: str | None, path: str, losses: _LossReport) -> str | None:
@@ -384,7 +465,9 @@ def _lang_text(
     if text is None:
         return None
     lang = _lang(value.lang, f"{path}.lang", losses)
-    return wire.LongLangText(text=text, lang=lang) if long else wire.LangText(text=text, lang=lang)
+    if long:
+        return _built(wire.LongLangText, _fits(text, _LONG_TOKEN), text=text, lang=lang)
+    return _built(wire.LangText, _fits(text, _TOKEN), text=text, lang=lang)
 
 
 def _split_given(name: PersonName, path: str, losses: _LossReport) -> tuple[str | None, ...]:
@@ -430,10 +513,17 @@ def _wire_name(name: PersonName, losses: _LossReport) -> wire.Name:
         if romanization not in gc.ROMANIZATIONS:
             losses.add(f"{path}.romanization", romanization, "not a GCC romanization; UNKNOWN")
             romanization = "UNKNOWN"
-    return wire.Name(
-        script=name.script,  # type: ignore[arg-type]  # "Arab" | "Latn", checked by the caller
+    # Its rules hold: a script the caller chose ("Arab" or "Latn"), the romanization with
+    # the Latin name only (one of gc.ROMANIZATIONS), at least one part (refused above).
+    checked = name.script in ("Arab", "Latn") and all(
+        _fits(part, _TOKEN) for part in (first, father, grandfather, family)
+    )
+    return _built(
+        wire.Name,
+        checked,
+        script=name.script,
         lang=_lang(name.lang, f"{path}.lang", losses),
-        romanization=romanization,  # type: ignore[arg-type]
+        romanization=romanization,
         first=first,
         father=father,
         grandfather=grandfather,
@@ -456,7 +546,8 @@ def _one_string(
     value = _text(text, path, losses)
     if value is None:
         return None
-    return wire.LangText(text=value, lang=_lang(name.lang, f"{path}.lang", losses))
+    lang = _lang(name.lang, f"{path}.lang", losses)
+    return _built(wire.LangText, _fits(value, _TOKEN), text=value, lang=lang)
 
 
 def _names(s: Subject, losses: _LossReport) -> tuple[wire.Name, ...]:
@@ -521,9 +612,15 @@ def _colour(colours: tuple[Colour, ...], path: str, what: str, losses: _LossRepo
     return code
 
 
+_NO_PHYSICAL_DESCRIPTION: Final = wire.PhysicalDescription()
+
+
 def _physical(s: Subject, losses: _LossReport) -> wire.PhysicalDescription | None:
     marks = _text(s.distinguishing_marks, "subject.distinguishing_marks", losses)
-    physical = wire.PhysicalDescription(
+    # Whole numbers within the pattern's range (`_measure`) and table codes: always valid.
+    physical = _built(
+        wire.PhysicalDescription,
+        True,
         height_cm=_measure(
             s.height_m,
             scale=100,
@@ -542,9 +639,11 @@ def _physical(s: Subject, losses: _LossReport) -> wire.PhysicalDescription | Non
         ),
         eye_colour=_colour(s.eye_colours, "subject.eye_colours", "eye", losses),
         hair_colour=_colour(s.hair_colours, "subject.hair_colours", "hair", losses),
-        distinguishing_marks=wire.LongLangText(text=marks) if marks else None,
+        distinguishing_marks=(
+            _built(wire.LongLangText, _fits(marks, _LONG_TOKEN), text=marks) if marks else None
+        ),
     )
-    return physical if physical != wire.PhysicalDescription() else None
+    return physical if physical != _NO_PHYSICAL_DESCRIPTION else None
 
 
 def _languages(s: Subject, losses: _LossReport) -> tuple[str, ...]:
@@ -568,7 +667,9 @@ def _documents(s: Subject, losses: _LossReport) -> tuple[wire.IdentityDocument, 
             losses.add(path, f"{doc.type} {doc.number}", "a document needs a type and a number")
             continue
         out.append(
-            wire.IdentityDocument(
+            _built(
+                wire.IdentityDocument,
+                _fits(kind, _TOKEN) and _fits(number, _TOKEN),
                 type=kind,
                 number=number,
                 issuing_state=_alpha3(doc.issuing_country, f"{path}.issuing_country"),
@@ -602,8 +703,10 @@ def _wire_subject(s: Subject, losses: _LossReport) -> wire.Subject:
     place = None
     locality = _lang_text(s.birth_place, "subject.birth_place", losses)
     if locality is not None or s.birth_country is not None:
-        place = wire.Place(
-            locality=locality,  # type: ignore[arg-type]
+        place = _built(
+            wire.Place,
+            True,
+            locality=locality,
             country=_alpha3(s.birth_country, "subject.birth_country"),
         )
     aliases = (
@@ -613,15 +716,24 @@ def _wire_subject(s: Subject, losses: _LossReport) -> wire.Subject:
         _one_string(m, f"subject.mother_names[{i}]", "the mother's name", losses)
         for i, m in enumerate(s.mother_names)
     )
-    return wire.Subject(
-        role=gc.CODE_BY_ROLE[s.role] if s.role else None,  # type: ignore[arg-type]
-        names=_names(s, losses),
-        kunya=_text(s.kunya, "subject.kunya", losses),
-        laqab=_text(s.laqab, "subject.laqab", losses),
-        tribe=_text(s.tribe, "subject.tribe", losses),
+    names = _names(s, losses)
+    kunya = _text(s.kunya, "subject.kunya", losses)
+    laqab = _text(s.laqab, "subject.laqab", losses)
+    tribe = _text(s.tribe, "subject.tribe", losses)
+    # Table codes, one Arabic name and at most one Latin one (`_names`), countries and
+    # languages from the ISO tables without repeats, links that `_images` matched.
+    checked = _fits(kunya, _TOKEN) and _fits(laqab, _TOKEN) and _fits(tribe, _TOKEN)
+    return _built(
+        wire.Subject,
+        checked,
+        role=gc.CODE_BY_ROLE[s.role] if s.role else None,
+        names=names,
+        kunya=kunya,
+        laqab=laqab,
+        tribe=tribe,
         aliases=tuple(a for a in aliases if a is not None),
         mother_names=tuple(m for m in mothers if m is not None),
-        sex=gc.CODE_BY_SEX[s.sex] if s.sex else None,  # type: ignore[arg-type]
+        sex=gc.CODE_BY_SEX[s.sex] if s.sex else None,
         birth_date=_dual(s.birth_date, "subject.birth_date", losses, precision=True),
         birth_place=place,
         nationalities=_unique_alpha3(s.nationalities, "subject.nationalities"),
@@ -641,7 +753,14 @@ def _offences(n: Notice, losses: _LossReport) -> tuple[wire.Offence, ...]:
             value = _text(text.text, f"{path}.descriptions[{j}]", losses)
             if value is not None:
                 lang = _lang(text.lang, f"{path}.descriptions[{j}].lang", losses)
-                descriptions.append(wire.Description(text=value, lang=lang or UNSTATED_LANGUAGE))
+                descriptions.append(
+                    _built(
+                        wire.Description,
+                        _fits(value, _LONG_TOKEN),
+                        text=value,
+                        lang=lang or UNSTATED_LANGUAGE,
+                    )
+                )
         if not descriptions:
             ref = offence.warrant.reference if offence.warrant else None
             losses.add(
@@ -655,10 +774,13 @@ def _offences(n: Notice, losses: _LossReport) -> tuple[wire.Offence, ...]:
         if years is not None and not 0 <= years <= 999:
             losses.add(f"{path}.max_penalty_years", years, "outside 0-999 years; left out")
             years = None
+        legal_basis = _text(offence.legal_basis, f"{path}.legal_basis", losses)
         out.append(
-            wire.Offence(
+            _built(
+                wire.Offence,
+                _fits(legal_basis, _LONG_TOKEN),
                 descriptions=tuple(descriptions),
-                legal_basis=_text(offence.legal_basis, f"{path}.legal_basis", losses),
+                legal_basis=legal_basis,
                 max_penalty_years=str(years) if years is not None else None,
                 warrant=_warrant(offence.warrant, f"{path}.warrant", losses),
             )
@@ -675,28 +797,30 @@ def _offences(n: Notice, losses: _LossReport) -> tuple[wire.Offence, ...]:
 def _warrant(w: Warrant | None, path: str, losses: _LossReport) -> wire.Warrant | None:
     if w is None:
         return None
-    out = wire.Warrant.model_construct(
-        reference=_text(w.reference, f"{path}.reference", losses),
-        issuing_state=_alpha3(w.issuing_country, f"{path}.issuing_country"),
-        issuing_authority=_text(w.issuing_authority, f"{path}.issuing_authority", losses),
-        date=_dual(w.date, f"{path}.date", losses),
-    )
-    if not (out.reference or out.issuing_state or out.issuing_authority or out.date):
+    reference = _text(w.reference, f"{path}.reference", losses)
+    issuing_state = _alpha3(w.issuing_country, f"{path}.issuing_country")
+    issuing_authority = _text(w.issuing_authority, f"{path}.issuing_authority", losses)
+    date = _dual(w.date, f"{path}.date", losses)
+    if not (reference or issuing_state or issuing_authority or date):
         return None
-    return wire.Warrant(
-        reference=out.reference,
-        issuing_state=out.issuing_state,
-        issuing_authority=out.issuing_authority,
-        date=out.date,
+    return _built(
+        wire.Warrant,
+        _fits(reference, _TOKEN) and _fits(issuing_authority, _TOKEN),
+        reference=reference,
+        issuing_state=issuing_state,
+        issuing_authority=issuing_authority,
+        date=date,
     )
 
 
 def _event(n: Notice, losses: _LossReport) -> wire.Event | None:
     if n.event is None:
         return None
-    event = wire.Event(
+    event = _built(
+        wire.Event,
+        True,
         date=_dual(n.event.date, "notice.event.date", losses),
-        place=_lang_text(n.event.place, "notice.event.place", losses),  # type: ignore[arg-type]
+        place=_lang_text(n.event.place, "notice.event.place", losses),
         state=_alpha3(n.event.country, "notice.event.country"),
     )
     return event  # written even when empty: the sender stated that there is an event
@@ -769,17 +893,22 @@ def _handling(n: Notice, losses: _LossReport) -> wire.Handling:
         losses.add("notice.evaluation.information_accuracy", accuracy, "not 1, 2, 3 or 4")
         accuracy = None
     restricted = _unique_alpha3(d.restricted_to, "notice.dissemination.restricted_to")
-    return wire.Handling(
+    # Table codes without repeats, a note exactly when H3 is there (above), countries from
+    # the ISO table without repeats, the evaluation codes checked above.
+    return _built(
+        wire.Handling,
+        _fits(note, _LONG_TOKEN),
         classification=classification.value,
         handling_codes=tuple(dict.fromkeys(c.value for c in handling_codes)),
         handling_note=note,
         releasable_to=" ".join(restricted) or "ALL",
-        source_reliability=reliability,  # type: ignore[arg-type]
-        information_accuracy=accuracy,  # type: ignore[arg-type]
+        source_reliability=reliability,
+        information_accuracy=accuracy,
     )
 
 
-def _references(n: Notice) -> tuple[str, tuple[wire.ExternalReference, ...]]:
+def _references(n: Notice) -> tuple[str, tuple[wire.ExternalReference, ...], bool]:
+    """(AlertID, the other systems' references, whether all are valid as they are)."""
     alert_id = n.reference(REFERENCE_SYSTEM)
     if alert_id is None:
         raise TranslationRefused(
@@ -789,7 +918,7 @@ def _references(n: Notice) -> tuple[str, tuple[wire.ExternalReference, ...]]:
             "its stored mapping before encoding",
         )
     try:
-        _ALERT_ID.validate_python(alert_id)
+        as_written = _ALERT_ID.validate_python(alert_id) == alert_id
     except ValidationError as exc:
         reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
         raise TranslationRefused(
@@ -803,13 +932,17 @@ def _references(n: Notice) -> tuple[str, tuple[wire.ExternalReference, ...]]:
     for ref in n.references:
         if ref.system not in seen:
             seen.add(ref.system)
-            externals.append(wire.ExternalReference(system=ref.system, id=ref.id))
-    return alert_id, tuple(externals)
+            checked = _SYSTEM_NAME.fullmatch(ref.system) is not None and _as_written(ref.id, _TOKEN)
+            as_written = as_written and checked
+            externals.append(_built(wire.ExternalReference, checked, system=ref.system, id=ref.id))
+    # Written as they are, the systems are distinct and none is GCCPOL (Header's rules);
+    # a value that collapsing would change leaves the header to be validated.
+    return alert_id, tuple(externals), as_written
 
 
 def _header(message: CanonicalMessage, losses: _LossReport) -> wire.Header:
     n = message.notice
-    alert_id, externals = _references(n)
+    alert_id, externals, checked = _references(n)
     category = gc.CODE_BY_CATEGORY[n.category]
     state = _alpha3(n.originating_country, "notice.originating_country")
     if state is None:
@@ -819,10 +952,12 @@ def _header(message: CanonicalMessage, losses: _LossReport) -> wire.Header:
             "the GCC side requires the OriginatingState and the notice names no country",
         )
     if message.kind is MessageKind.CANCEL:
-        return wire.Header(
+        return _built(
+            wire.Header,
+            checked,
             alert_id=alert_id,
             external_references=externals,
-            alert_category=category,  # type: ignore[arg-type]
+            alert_category=category,
             originating_state=state,
         )
     action = n.requested_action
@@ -840,13 +975,15 @@ def _header(message: CanonicalMessage, losses: _LossReport) -> wire.Header:
         )
         losses.add("notice.issued", "", "no issue date was given; the sending date was written")
     agency = _lang_text(n.originating_agency, "notice.originating_agency", losses)
-    return wire.Header(
+    return _built(
+        wire.Header,
+        checked,
         alert_id=alert_id,
         external_references=externals,
-        alert_category=category,  # type: ignore[arg-type]
-        requested_action=gc.CODE_BY_ACTION[action],  # type: ignore[arg-type]
+        alert_category=category,
+        requested_action=gc.CODE_BY_ACTION[action],
         originating_state=state,
-        originating_agency=agency,  # type: ignore[arg-type]
+        originating_agency=agency,
         issue_date=_dual(issued, "notice.issued", losses),
         handling=_handling(n, losses),
     )
@@ -868,15 +1005,32 @@ def _not_carried(n: Notice, losses: _LossReport) -> None:
 def _wire_provenance(p: Provenance | None) -> wire.Provenance | None:
     if p is None:
         return None
-    return wire.Provenance(
+    origin_message_id = _raw(p.origin_message_id)
+    keyid = _raw(p.keyid)
+    signature = _raw(p.signature)
+    audit_index = str(p.audit_index)
+    checked = (
+        _SENDER_ID.fullmatch(p.origin) is not None
+        and _within(origin_message_id, 128)
+        and _SHA256_HEX.fullmatch(p.body_sha256) is not None
+        and _within(keyid, 256)
+        and _within(signature, 4096)
+        and _AUDIT_INDEX.fullmatch(audit_index) is not None
+    )
+    return _built(
+        wire.Provenance,
+        checked,
         origin=p.origin,
-        origin_message_id=_raw(p.origin_message_id),
+        origin_message_id=origin_message_id,
         body_sha256=p.body_sha256,
-        keyid=_raw(p.keyid),
-        signature=_raw(p.signature),
-        audit_index=str(p.audit_index),
+        keyid=keyid,
+        signature=signature,
+        audit_index=audit_index,
         losses=tuple(
-            wire.ProvenanceLoss(
+            # Cut to the attribute's limits and never empty: always valid.
+            _built(
+                wire.ProvenanceLoss,
+                True,
                 field=_raw(x.field)[:300] or "?",
                 source_value=_raw(x.source_value)[:4096],
                 reason=_raw(x.reason)[:1000] or "?",
@@ -901,8 +1055,10 @@ def _wire_message(message: CanonicalMessage, losses: _LossReport) -> wire.Messag
             "a UN special notice has no GCC alert category counterpart",
         )
     header = _header(message, losses)
+    # Alert has rules by message kind only, and builds them by construction (_header and
+    # below); validated without the kind, it only checks the types of its elements.
     if message.kind is MessageKind.CANCEL:
-        alert = wire.Alert(header=header)
+        alert = _built(wire.Alert, True, header=header)
     else:
         if n.subject is None:
             raise TranslationRefused(
@@ -911,17 +1067,28 @@ def _wire_message(message: CanonicalMessage, losses: _LossReport) -> wire.Messag
                 "the GCC side requires a Subject with an Arabic name; the notice has no subject",
             )
         _not_carried(n, losses)
-        alert = wire.Alert(
+        alert = _built(
+            wire.Alert,
+            True,
             header=header,
             subject=_wire_subject(n.subject, losses),
             offences=_offences(n, losses),
             event=_event(n, losses),
         )
-    return wire.Message(
+    sent_at = _sent_at(message.sent_at)
+    # SentAt: a real date and time when it has the pattern (strftime pads no year < 1000).
+    checked = (
+        _MESSAGE_ID_FORM.fullmatch(message.message_id) is not None
+        and _SENT_AT.fullmatch(sent_at) is not None
+        and _SENDER_ID.fullmatch(message.sender) is not None
+    )
+    return _built(
+        wire.Message,
+        checked,
         schema_version=wire.SCHEMA_VERSION,
         message_id=message.message_id,
-        message_type=gc.CODE_BY_KIND[message.kind],  # type: ignore[arg-type]
-        sent_at=_sent_at(message.sent_at),
+        message_type=gc.CODE_BY_KIND[message.kind],
+        sent_at=sent_at,
         sender=message.sender,
         alert=alert,
         provenance=_wire_provenance(message.provenance),
@@ -949,8 +1116,9 @@ def encode_alert(message: CanonicalMessage) -> Encoded:
     losses = _LossReport()
     model = _checked_wire_message(message, losses)
     # What we send is what we would accept. Every wire model above was validated as it was
-    # built (field types, lengths, patterns, per-element rules), and the message-kind rules
-    # are met by construction (_header, _wire_message). Reading our own output back and
+    # built (field types, lengths, patterns, per-element rules) or holds only values known
+    # to pass (`_built`), and the message-kind rules are met by construction (_header,
+    # _wire_message). Reading our own output back and
     # running the XSD on it cost two thirds of an encode (docs/performance.md); instead
     # tests/unit/test_gccpol_encode_valid.py proves, over generated notices, that every document
     # written passes `wire.read_message` and the published XSD.

@@ -36,6 +36,11 @@ MAX_XML_DEPTH: Final = 32
 _XINCLUDE_NAMESPACES: Final = frozenset(
     {"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"}
 )
+# Whether any element nests deeper than MAX_XML_DEPTH (the root is at depth 1), and any
+# element in an XInclude namespace: evaluated by libxml2 (an XPath object locks itself
+# for each call, so it can be shared between threads).
+_TOO_DEEP: Final = etree.XPath("boolean(" + "/".join(["*"] * MAX_XML_DEPTH) + ")")
+_XINCLUDE_TAGS: Final = tuple(f"{{{namespace}}}*" for namespace in _XINCLUDE_NAMESPACES)
 # An XML declaration: <?xml version="1.0" encoding="..." standalone="..."?>
 _DECLARATION = re.compile(rb"\A<\?xml\s[^?]*\?>")
 _DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -93,6 +98,20 @@ def _check_tree(tree: etree._ElementTree) -> None:
                 f"xml: processing instruction <?{sibling.target!s}?> is not allowed",
                 path=f"line {sibling.sourceline}",
             )
+    # Asked of libxml2 first, which answers "nothing here" for an ordinary document without
+    # a Python step per node; anything found is then located and named by the walk below,
+    # exactly as it always was (the walk alone cost more than the parse).
+    if (
+        _TOO_DEEP(root)
+        or next(root.iter(etree.ProcessingInstruction, etree.Entity), None) is not None
+        or next(root.iter(*_XINCLUDE_TAGS), None) is not None
+    ):
+        _walk(root)
+
+
+def _walk(root: etree._Element) -> None:
+    """Raise for the first element nested too deep, processing instruction, entity
+    reference or XInclude element, in the walk's order."""
     # Iterative walk with an explicit depth so that the depth check cannot recurse.
     stack: list[tuple[etree._Element, int]] = [(root, 1)]
     while stack:

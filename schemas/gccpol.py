@@ -6,9 +6,10 @@ an attribute (``"@xml:lang"`` the XML namespace's ``lang``), ``"#text"`` the ele
 text. Field order is the element order (``xs:sequence`` in schemas/gccpol-alert.xsd); a
 ``tuple`` field is a repeated element. `read_message` builds the models from a parsed tree
 (unknown, misplaced and repeated elements, unknown attributes, stray text are reported with
-their path) and `write_message` renders a model back into elements, both driven by the same
-field layout, so the reader, the writer and the XSD name the same elements (a unit test walks
-the XSD and compares).
+their path) and `write_message` renders a model back into XML, both driven by the same field
+layout, so the reader, the writer and the XSD name the same elements (a unit test walks the
+XSD and compares). `write_message` builds the text itself; `write_message_lxml`, through
+lxml elements, is the reference it must match byte for byte.
 
 Every value keeps its wire form (codes as written, dates as ``YYYY-MM-DD`` strings), after
 XML Schema's ``collapse`` whitespace rule for token values, so re-encoding a decoded alert
@@ -78,6 +79,7 @@ __all__ = [
     "read_message",
     "serialize",
     "write_message",
+    "write_message_lxml",
     "xsd_problems",
 ]
 
@@ -172,6 +174,21 @@ def _pattern(regex: str) -> Any:
     return Field(pattern=f"^(?:{regex})$")
 
 
+# Lexical forms the encoder also checks itself (adapters.gccpol, before building a model
+# without validation): one pattern each, here.
+MESSAGE_ID_PATTERN: Final = (
+    "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+SENDER_ID_PATTERN: Final = "[A-Za-z0-9][A-Za-z0-9._:\\-]{0,127}"
+SENT_AT_PATTERN: Final = (
+    "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?"
+    "(Z|[+\\-][0-9]{2}:[0-9]{2})"
+)
+SYSTEM_NAME_PATTERN: Final = "[A-Z][A-Z0-9_\\-]{0,31}"
+AUDIT_INDEX_PATTERN: Final = "[0-9]{1,18}"
+SHA256_HEX_PATTERN: Final = "[0-9a-f]{64}"
+
+
 Token = Annotated[
     str, _Collapse, Field(min_length=1, max_length=1000), AfterValidator(refuse_hidden_characters)
 ]
@@ -182,30 +199,19 @@ RawText = Annotated[str, Field(max_length=4096)]  # kept as written (provenance)
 Alpha3 = Annotated[str, _Collapse, _pattern("[A-Z]{3}"), AfterValidator(_assigned_alpha3)]
 Lang1 = Annotated[str, _Collapse, _pattern("[a-z]{2}"), AfterValidator(_assigned_639_1)]
 XmlLang = Annotated[str, _Collapse, _pattern("[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*")]
-MessageId = Annotated[
-    str,
-    _Collapse,
-    _pattern("[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"),
-]
-SenderId = Annotated[str, _Collapse, _pattern("[A-Za-z0-9][A-Za-z0-9._:\\-]{0,127}")]
-SentAt = Annotated[
-    str,
-    _Collapse,
-    _pattern(
-        "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?(Z|[+\\-][0-9]{2}:[0-9]{2})"
-    ),
-    AfterValidator(_check_datetime),
-]
+MessageId = Annotated[str, _Collapse, _pattern(MESSAGE_ID_PATTERN)]
+SenderId = Annotated[str, _Collapse, _pattern(SENDER_ID_PATTERN)]
+SentAt = Annotated[str, _Collapse, _pattern(SENT_AT_PATTERN), AfterValidator(_check_datetime)]
 AlertId = Annotated[
     str, _Collapse, _pattern("GCC-[A-Z]{3}-[0-9]{4}-[0-9]{6}"), AfterValidator(_check_alert_id)
 ]
-SystemName = Annotated[str, _Collapse, _pattern("[A-Z][A-Z0-9_\\-]{0,31}")]
+SystemName = Annotated[str, _Collapse, _pattern(SYSTEM_NAME_PATTERN)]
 IsoDateText = Annotated[str, _Collapse, _pattern("[0-9]{4}-[0-9]{2}-[0-9]{2}")]
 HeightCm = Annotated[str, _Collapse, _pattern("[0-9]{1,2}|[12][0-9]{2}|300")]
 WeightKg = Annotated[str, _Collapse, _pattern("[0-9]{1,2}|[1-6][0-9]{2}|700")]
 Years = Annotated[str, _Collapse, _pattern("[0-9]{1,3}")]
-AuditIndex = Annotated[str, _Collapse, _pattern("[0-9]{1,18}")]
-Sha256Hex = Annotated[str, _Collapse, _pattern("[0-9a-f]{64}")]
+AuditIndex = Annotated[str, _Collapse, _pattern(AUDIT_INDEX_PATTERN)]
+Sha256Hex = Annotated[str, _Collapse, _pattern(SHA256_HEX_PATTERN)]
 ReleasableTo = Annotated[
     str, _Collapse, _pattern("ALL|[A-Z]{3}( [A-Z]{3})*"), AfterValidator(_check_releasable)
 ]
@@ -630,32 +636,36 @@ def _read(
 ) -> dict[str, Any]:
     reader = _reader(model)
     data: dict[str, Any] = {}
-    for key, value in element.attrib.items():
+    for key, value in element.items():
         alias = reader.attributes.get(str(key))
         if alias is None:
             problems.append(WireProblem(f"{path}/{_attribute_alias(key)}", "unknown attribute"))
         else:
             data[alias] = value
-    if reader.has_text:
+    has_text = reader.has_text
+    if has_text:
         data["#text"] = element.text or ""
     elif not _only_whitespace(element.text):
         problems.append(WireProblem(path, "text is not allowed here, only child elements"))
     position = -1
     counts: dict[str, int] = {}
+    children = reader.children
     for child in element:
-        if isinstance(child, etree._Comment):
-            if not _only_whitespace(child.tail) and not reader.has_text:
+        tag = child.tag
+        if tag.__class__ is not str and isinstance(child, etree._Comment):
+            if not has_text and not _only_whitespace(child.tail):
                 problems.append(WireProblem(path, "text is not allowed here"))
             continue
-        if reader.has_text:
+        if has_text:
             name = etree.QName(child).localname
             problems.append(
                 WireProblem(f"{path}/{name}", "no child element is allowed here, only text")
             )
             continue
-        if not _only_whitespace(child.tail):
+        tail = child.tail  # inline `_only_whitespace`: this loop runs for every element
+        if tail is not None and tail.strip(" \t\r\n"):
             problems.append(WireProblem(path, "text is not allowed here, only child elements"))
-        found = reader.children.get(str(child.tag))
+        found = children.get(tag if tag.__class__ is str else str(tag))
         if found is None:
             qname = etree.QName(child)
             where = f"{{{qname.namespace}}}" if qname.namespace != NAMESPACE else ""
@@ -666,13 +676,14 @@ def _read(
             )
             continue
         index, slot = found
-        counts[slot.xml] = counts.get(slot.xml, 0) + 1
-        child_path = f"{path}/{slot.xml}" + (f"[{counts[slot.xml]}]" if slot.repeated else "")
+        xml = slot.xml
+        count = counts[xml] = counts.get(xml, 0) + 1
+        child_path = f"{path}/{xml}[{count}]" if slot.repeated else f"{path}/{xml}"
         if index < position:
             problems.append(
                 WireProblem(child_path, f"element out of order; the order is: {reader.order}")
             )
-        if not slot.repeated and counts[slot.xml] > 1:
+        if count > 1 and not slot.repeated:
             problems.append(WireProblem(child_path, "element may appear only once"))
             continue
         position = max(position, index)
@@ -680,7 +691,7 @@ def _read(
         if slot.model is not None:
             item = _read(child, slot.model, child_path, problems)
         else:
-            for key in child.attrib:
+            for key, _ in child.items():
                 problems.append(
                     WireProblem(f"{child_path}/{_attribute_alias(key)}", "unknown attribute")
                 )
@@ -688,9 +699,9 @@ def _read(
                 problems.append(WireProblem(child_path, "only text is allowed here"))
             item = child.text or ""
         if slot.repeated:
-            data.setdefault(slot.xml, []).append(item)
+            data.setdefault(xml, []).append(item)
         else:
-            data[slot.xml] = item
+            data[xml] = item
     for key, value in data.items():
         if isinstance(value, list):
             data[key] = tuple(value)
@@ -810,9 +821,97 @@ def serialize(root: etree._Element) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
-def write_message(message: Message) -> bytes:
-    """Render ``message``: elements in schema order, see `serialize`."""
+def write_message_lxml(message: Message) -> bytes:
+    """The reference writer: ``message`` as lxml elements, serialised (`serialize`).
+
+    `write_message` must write exactly these bytes (tests/unit/test_gccpol_writer.py); it
+    falls back to this one for text that needs more than the three escapes."""
     return serialize(message_element(message))
+
+
+# The direct writer: the same bytes as `write_message_lxml`, built as strings. libxml2
+# writes UTF-8 text as it is except '&', '<', '>' (and '"' in an attribute value); every
+# other character it treats specially (tab, line breaks and other controls, which it
+# escapes as character references or refuses; noncharacters and lone surrogates, which
+# lxml refuses) sends the whole message to the reference writer, so the output and the
+# exception raised stay the reference's own.
+_NOT_PLAIN: Final = re.compile("[^\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NEEDS_CARE: Final = re.compile('[&<>"]|[^\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+_ATTRIBUTE, _TEXT, _CHILD, _LEAF = range(4)
+
+
+class _NotPlain(Exception):
+    """A value the direct writer leaves to the reference writer."""
+
+
+@cache
+def _plan(model: type[_Xml]) -> tuple[tuple[str, int, str, bool], ...]:
+    """(field name, what it is, its XML name, whether it repeats) in element order."""
+    parts = []
+    for slot in _layout(model):
+        if slot.xml == "#text":
+            parts.append((slot.name, _TEXT, "", False))
+        elif slot.xml.startswith("@"):
+            parts.append((slot.name, _ATTRIBUTE, slot.xml[1:], False))
+        else:
+            kind = _CHILD if slot.model is not None else _LEAF
+            parts.append((slot.name, kind, slot.xml, slot.repeated))
+    return tuple(parts)
+
+
+def _escaped(value: str, attribute: bool) -> str:
+    """``value`` with '&', '<', '>' (and in an attribute '"') escaped; `_NotPlain` when it
+    holds a character libxml2 would escape otherwise or lxml would refuse."""
+    if _NOT_PLAIN.search(value) is not None:
+        raise _NotPlain
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace('"', "&quot;") if attribute else value
+
+
+def _render(model: _Xml, tag: str, pad: str, out: list[str], head: str = "") -> None:
+    """Append ``model`` as element ``tag`` indented by ``pad``, as `serialize` writes it."""
+    inner = pad + "  "
+    fields = model.__dict__
+    attributes = head
+    text: str | None = None
+    mark = len(out)
+    out.append("")  # the start tag, once the attributes are known
+    care = _NEEDS_CARE.search  # most values need no escape: one search says so
+    for name, kind, xml, repeated in _plan(type(model)):
+        value = fields[name]
+        if value is None or (repeated and not value):  # not `== ()`: a model's __eq__
+            continue
+        if kind == _LEAF:
+            for item in value if repeated else (value,):
+                written = item if care(item) is None else _escaped(item, False)
+                out.append(f"{inner}<gcc:{xml}>{written}</gcc:{xml}>\n")
+        elif kind == _CHILD:
+            for item in value if repeated else (value,):
+                _render(item, xml, inner, out)
+        elif kind == _ATTRIBUTE:
+            if care(value) is not None:
+                value = _escaped(value, True)
+            attributes += f' {xml}="{value}"'
+        else:
+            text = value if care(value) is None else _escaped(value, False)
+    if len(out) > mark + 1:
+        out[mark] = f"{pad}<gcc:{tag}{attributes}>\n"
+        out.append(f"{pad}</gcc:{tag}>\n")
+    elif text is not None:
+        out[mark] = f"{pad}<gcc:{tag}{attributes}>{text}</gcc:{tag}>\n"
+    else:
+        out[mark] = f"{pad}<gcc:{tag}{attributes}/>\n"
+
+
+def write_message(message: Message) -> bytes:
+    """Render ``message``: UTF-8 with an XML declaration, elements in schema order,
+    indented two spaces; byte for byte what `write_message_lxml` writes."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+    try:
+        _render(message, "Message", "", out, f' xmlns:gcc="{NAMESPACE}"')
+    except _NotPlain:
+        return write_message_lxml(message)
+    return "".join(out).encode()
 
 
 # ============================================================================ XSD

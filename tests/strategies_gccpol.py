@@ -187,9 +187,7 @@ def subjects(draw: st.DrawFn) -> wire.Subject:
 def offences(draw: st.DrawFn) -> wire.Offence:
     descriptions = draw(
         st.lists(
-            _model(
-                wire.Description, text=_text, lang=st.sampled_from(("und", "ar", "en", "fr"))
-            ),
+            _model(wire.Description, text=_text, lang=st.sampled_from(("und", "ar", "en", "fr"))),
             min_size=1,
             max_size=3,
         )
