@@ -17,11 +17,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Final
 
 import hijridate
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from adapters import interpol_codes as ic
 from adapters._errors import MalformedMessage, SchemaViolations, TranslationRefused, Violation
@@ -53,6 +54,7 @@ from schemas.interpol import (
     ARABIC_LETTERS,
     CancelBody,
     CancelMessage,
+    MessageId,
     NoticeBody,
     NoticeMessage,
     WireProvenance,
@@ -69,6 +71,7 @@ __all__ = [
     "InterpolAdapter",
     "decode_with_losses",
     "encode_message",
+    "encode_messages",
     "mint_interpol_reference",
 ]
 
@@ -85,6 +88,9 @@ _KIND_BY_TYPE: Final = {
 _TYPE_BY_KIND: Final = {kind: name for name, kind in _KIND_BY_TYPE.items()}
 _EVENT_CATEGORIES: Final = frozenset({"yellow", "black"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A lone surrogate can only come from a \uD800-\uDFFF escape: the body is strict UTF-8,
+# which cannot encode one. Case-insensitive hex, as JSON allows (RFC 8259 §7).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # conventions, "Dissemination": INTERPOL encode of a GCC classification.
 _TLP_BY_CLASSIFICATION: Final = {
     Classification.UNCLASSIFIED: Tlp.GREEN,
@@ -108,16 +114,29 @@ class _NotANumberError(ValueError):
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    for key, _value in pairs:  # name the first key met twice, in document order
+        if key in seen:
             raise _DuplicateKeyError(key)
-        out[key] = value
-    return out
+        seen.add(key)
+    raise AssertionError("unreachable: fewer keys than pairs means a key repeats")
 
 
 def _refuse_constant(token: str) -> Any:
     raise _NotANumberError(token)
+
+
+# One decoder for every body: `json.loads` with hooks builds (and compiles a scanner for) a new
+# one per call. Same hooks, same errors: loads(s, **kw) is JSONDecoder(**kw).decode(s), and its
+# one extra check (a leading U+FEFF) cannot fire because _load_json refuses the BOM bytes first.
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_object_without_duplicates,
+    parse_float=Decimal,
+    parse_constant=_refuse_constant,
+)
 
 
 def _load_json(body: bytes) -> dict[str, Any]:
@@ -133,12 +152,7 @@ def _load_json(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise MalformedMessage(f"invalid UTF-8 at byte {exc.start}: {exc.reason}") from None
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_object_without_duplicates,
-            parse_float=Decimal,
-            parse_constant=_refuse_constant,
-        )
+        value = _DECODER.decode(text)
     except _DuplicateKeyError as exc:
         raise MalformedMessage(f"duplicate key {exc.key!r}: every key may appear once") from None
     except _NotANumberError as exc:
@@ -151,10 +165,25 @@ def _load_json(body: bytes) -> dict[str, Any]:
         raise MalformedMessage(f"nesting is deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
         raise MalformedMessage(f"malformed JSON: {exc}") from None
-    _check_shape(value)
+    if not _shape_is_plain(body):
+        _check_shape(value)
     if not isinstance(value, dict):
         raise MalformedMessage(f"the top level must be a JSON object; got {_json_type(value)}")
     return value
+
+
+def _shape_is_plain(body: bytes) -> bool:
+    """True when `_check_shape` cannot fail on what ``body`` parses to, decided on the bytes.
+
+    A container at depth d has d - 1 enclosing containers and each container opens with
+    its own ``{`` or ``[`` byte, so at most MAX_DEPTH such bytes bound every depth by
+    MAX_DEPTH (brackets inside strings only over-count). No surrogate escape in the bytes
+    means no surrogate in any key or string. Either test failing runs the full walk, which
+    names the offending path (tests/unit/test_interpol_fast_paths.py).
+    """
+    return (
+        body.count(b"{") + body.count(b"[") <= MAX_DEPTH and _SURROGATE_ESCAPE.search(body) is None
+    )
 
 
 def _check_shape(value: Any) -> None:
@@ -267,8 +296,12 @@ def _validate(raw: dict[str, Any]) -> NoticeMessage | CancelMessage:
 
 
 def _date(value: str | None) -> PartialDate | None:
-    if value is None:
-        return None
+    return None if value is None else _partial_date(value)
+
+
+@lru_cache(maxsize=1024)
+def _partial_date(value: str) -> PartialDate:
+    """A validated wire date as a (frozen, so shareable) canonical date, remembered."""
     year, month, day = parse_wire_date(value)
     return PartialDate(year=year, month=month, day=day)
 
@@ -462,6 +495,8 @@ class _LossReport:
 
 
 def _as_text(value: object) -> str:
+    if type(value) is str:  # most loss values; str(value) would return it unchanged
+        return value
     if isinstance(value, PartialDate):
         return _iso(value)
     if isinstance(value, LocalizedText):
@@ -493,7 +528,12 @@ def _wire_datetime(stamp: dt.datetime, path: str) -> str:
         raise TranslationRefused("invalid-value", path, "sent_at has no time zone")
     utc = stamp.astimezone(dt.UTC)
     fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    if utc.year < 1000:  # keep strftime's own %Y rendering of short years
+        return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+    return (
+        f"{utc.year}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}{fraction}Z"
+    )
 
 
 def _country(code: str | None, path: str) -> str | None:
@@ -550,17 +590,24 @@ def _rajab_placeholder(d: PartialDate | None, losses: _LossReport) -> None:
     """Task brief: GCC registries write 1 Rajab (month 7, day 1) for an unknown birth day."""
     if d is None or d.day is None or d.month is None:
         return
-    try:
-        hijri = hijridate.Gregorian(d.year, d.month, d.day).to_hijri()
-    except (OverflowError, ValueError):
-        return  # outside the Umm al-Qura table: no conventional placeholder to suspect
-    if hijri.month == 7 and hijri.day == 1:
+    year = _rajab_first_year(d.year, d.month, d.day)
+    if year is not None:
         losses.add(
             "subject.birth_date",
             d,
-            f"the date is 1 Rajab {hijri.year} AH, which GCC registries write when the day of "
+            f"the date is 1 Rajab {year} AH, which GCC registries write when the day of "
             "birth is unknown; it is carried exactly, but the day may be a placeholder",
         )
+
+
+@lru_cache(maxsize=1024)
+def _rajab_first_year(year: int, month: int, day: int) -> int | None:
+    """The Hijri year when the Gregorian day is 1 Rajab, else None (pure: remembered)."""
+    try:
+        hijri = hijridate.Gregorian(year, month, day).to_hijri()
+    except (OverflowError, ValueError):
+        return None  # outside the Umm al-Qura table: no conventional placeholder to suspect
+    return int(hijri.year) if hijri.month == 7 and hijri.day == 1 else None
 
 
 def _lang_loss(text: LocalizedText | None, path: str, losses: _LossReport) -> str | None:
@@ -954,14 +1001,17 @@ def _json_number(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def encode_message(message: CanonicalMessage) -> Encoded:
+def _checked_wire(
+    message: CanonicalMessage, message_id: str
+) -> tuple[dict[str, Any], tuple[Loss, ...]]:
+    """The wire dict of ``message`` under ``message_id``, checked sendable, and its losses."""
     losses = _LossReport()
     if message.kind is MessageKind.CANCEL:
         notice = _cancel_out(message.notice)
     else:
         notice = _notice_out(message.notice, losses)
     wire: dict[str, Any] = {
-        "message_id": message.message_id,
+        "message_id": message_id,
         "message_type": _TYPE_BY_KIND[message.kind],
         "sent_at": _wire_datetime(message.sent_at, "sent_at"),
         "sender_id": message.sender,
@@ -970,8 +1020,35 @@ def encode_message(message: CanonicalMessage) -> Encoded:
     if message.provenance is not None:
         wire["_provenance"] = _provenance_out(message.provenance)
     _check_sendable(wire)
-    body = orjson.dumps(wire, default=_json_number)
-    return Encoded(body=body, losses=tuple(losses.entries))
+    return wire, tuple(losses.entries)
+
+
+def encode_message(message: CanonicalMessage) -> Encoded:
+    wire, losses = _checked_wire(message, message.message_id)
+    return Encoded(body=orjson.dumps(wire, default=_json_number), losses=losses)
+
+
+_MESSAGE_ID: Final[TypeAdapter[str]] = TypeAdapter(MessageId)
+
+
+def encode_messages(message: CanonicalMessage, message_ids: Sequence[str]) -> tuple[Encoded, ...]:
+    """`encode_message` of ``message`` under each id of ``message_ids``, translated and
+    checked once: the copies differ in message_id only, which nothing else is derived from.
+    An id the wire model refuses is refused exactly as `encode_message` refuses it."""
+    if not message_ids:
+        return ()
+    wire, losses = _checked_wire(message, message_ids[0])
+    out: list[Encoded] = []
+    for i, mid in enumerate(message_ids):
+        if i:
+            try:
+                _MESSAGE_ID.validate_python(mid)
+            except ValidationError:
+                encode_message(message.model_copy(update={"message_id": mid}))  # raises
+                raise AssertionError(f"{mid!r} refused alone but not in a message") from None
+            wire["message_id"] = mid
+        out.append(Encoded(body=orjson.dumps(wire, default=_json_number), losses=losses))
+    return tuple(out)
 
 
 # ============================================================================ references
@@ -1003,9 +1080,7 @@ class InterpolAdapter:
     def encode_each(
         self, message: CanonicalMessage, message_ids: Sequence[str]
     ) -> tuple[Encoded, ...]:
-        return tuple(
-            encode_message(message.model_copy(update={"message_id": mid})) for mid in message_ids
-        )
+        return encode_messages(message, message_ids)
 
     def mint_reference(self, notice: Notice) -> str:
         return mint_interpol_reference(notice)

@@ -31,19 +31,34 @@ def with_references(notice: Notice, known: Mapping[str, str], schemas: Iterable[
     Raises TranslationRefused when an identifier cannot be minted (no country, a date
     outside the Hijri table).
     """
-    refs = dict(known)
+    refs: dict[str, Reference] = {
+        system: Reference(system=system, id=ref) for system, ref in known.items()
+    }
     for ref in notice.references:
-        refs.setdefault(ref.system, ref.id)
-    draft = notice.model_copy(update={"references": _sorted_references(refs)})
+        refs.setdefault(ref.system, ref)
+    merged = _sorted_references(refs)
+    draft: Notice | None = None  # what minting reads; made when something is minted
     for schema in sorted(set(schemas)):
         adapter = adapter_for_schema(schema)
         if adapter.reference_system not in refs:
-            refs[adapter.reference_system] = adapter.mint_reference(draft)
-    return notice.model_copy(update={"references": _sorted_references(refs)})
+            if draft is None:
+                draft = _with(notice, merged)
+            system = adapter.reference_system
+            refs[system] = Reference(system=system, id=adapter.mint_reference(draft))
+    if len(refs) != len(merged):
+        merged = _sorted_references(refs)
+    return _with(notice, merged)
 
 
-def _sorted_references(refs: Mapping[str, str]) -> tuple[Reference, ...]:
-    return tuple(Reference(system=s, id=i) for s, i in sorted(refs.items()))
+def _with(notice: Notice, references: tuple[Reference, ...]) -> Notice:
+    """``notice`` with ``references``; itself when they are already its own (frozen)."""
+    if references == notice.references:
+        return notice
+    return notice.model_copy(update={"references": references})
+
+
+def _sorted_references(refs: Mapping[str, Reference]) -> tuple[Reference, ...]:
+    return tuple(refs[system] for system in sorted(refs))
 
 
 def outbound_message(

@@ -169,7 +169,7 @@ class OneOf:
     def matches(self, facts: RoutingFacts) -> bool:
         if not self.wanted:  # fail closed: an empty list matches nothing
             return False
-        return any(value in self.wanted for value in _FACT_VALUES[self.key](facts))
+        return not self.wanted.isdisjoint(_FACT_VALUES[self.key](facts))
 
     def describe(self) -> str:
         return f"{self.key} in [{', '.join(sorted(self.wanted))}]"
@@ -484,13 +484,14 @@ def caveat_refusal(facts: RoutingFacts, p: Participant) -> tuple[str, str] | Non
             "caveat:excluded",
             f"the sender excluded {p.country}, the country {p.id} serves",
         )
-    allowed = " ".join(sorted(facts.restricted_to))
     if facts.restricted_to and not _within(p, facts.restricted_to):
+        allowed = " ".join(sorted(facts.restricted_to))
         return (
             "caveat:restricted_to",
             f"the sender restricted the message to {allowed}; {p.id} reaches {_audience_text(p)}",
         )
     if facts.tlp is Tlp.RED and not (facts.restricted_to and _within(p, facts.restricted_to)):
+        allowed = " ".join(sorted(facts.restricted_to))
         return (
             "caveat:tlp-red",
             "TLP:RED goes only to the recipients the sender named in restricted_to"
@@ -671,8 +672,10 @@ def route(
         follows = "update-follows-publish"
     else:
         candidates = set(allow)
-    order = {pid: i for i, pid in enumerate(participants)}
-    ranked = sorted(candidates, key=lambda pid: (order.get(pid, len(order)), pid))
+    # participants.toml order, then ids no longer configured (a former recipient) by id
+    ranked = [pid for pid in participants if pid in candidates]
+    if len(ranked) != len(candidates):
+        ranked.extend(sorted(pid for pid in candidates if pid not in participants))
     outcomes = tuple(
         _decide(
             pid,
