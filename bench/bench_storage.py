@@ -1,7 +1,11 @@
 """Storage benchmark: durable commits/s of a typical message transaction, group commit vs
 one fsync per transaction, and audit events/s appended in batches.
 
-    .venv/bin/python -m bench.bench_storage [--quick] [--dir /path/on/the/real/disk]
+    .venv/bin/python -m bench.bench_storage [--quick] [--dir /path/on/the/real/disk] [--json F]
+
+`--json` writes the figures storage.append (1 committer) and storage.append64 (64
+committers): transactions/s against raw sqlite3 writing the same rows with the same
+durability in the same round (target ratio >= 0.5).
 
 A typical message transaction is what `POST /v1/messages` writes: 6 audit events (~400 B
 leaves), 3 bodies (~2 KiB: the original and two translations), 2 deliveries, the nonce
@@ -20,8 +24,11 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench import figures
+from bench.figures import Figure
 from gateway.storage import (
     BodyRow,
     EventFilter,
@@ -65,7 +72,14 @@ def typical_tx(n: int) -> Transaction:
 # ---- the gateway's backend -------------------------------------------------------------------
 
 
-async def _storage_commits(path: Path, total: int, concurrency: int) -> tuple[float, int]:
+@dataclass(frozen=True, slots=True)
+class Rate:
+    per_second: float  # transactions per wall-clock second
+    cpu_us: float  # process CPU µs per transaction (every thread)
+    per_commit: float  # transactions per COMMIT
+
+
+async def _storage_commits(path: Path, total: int, concurrency: int) -> Rate:
     storage = SqliteStorage(path)
     await storage.open()
     txs = [typical_tx(n) for n in range(total)]
@@ -75,12 +89,13 @@ async def _storage_commits(path: Path, total: int, concurrency: int) -> tuple[fl
         for tx in queue:  # the shared iterator hands each task its next transaction
             await storage.commit(tx)
 
-    start = time.perf_counter()
+    batches0 = storage.committer.batches
+    cpu0, start = time.process_time(), time.perf_counter()
     await asyncio.gather(*(committer() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
-    batches = storage.committer.batches
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    batches = storage.committer.batches - batches0
     await storage.close()
-    return total / elapsed, batches
+    return Rate(total / elapsed, cpu / total * 1e6, total / batches)
 
 
 async def _storage_events(path: Path, batches: int, per_batch: int) -> float:
@@ -104,14 +119,14 @@ async def _storage_events(path: Path, batches: int, per_batch: int) -> float:
 # ---- raw sqlite3, one COMMIT per transaction ---------------------------------------------------
 
 
-def _raw_commits(path: Path, total: int) -> float:
+def _raw_commits(path: Path, total: int) -> Rate:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     apply_migrations(conn)
     txs = [typical_tx(n) for n in range(total)]
-    start = time.perf_counter()
+    cpu0, start = time.process_time(), time.perf_counter()
     idx = 0
     for tx in txs:
         assert tx.message is not None and tx.nonce is not None
@@ -142,9 +157,9 @@ def _raw_commits(path: Path, total: int) -> float:
         )  # fmt: skip
         conn.execute("COMMIT")
         idx += len(tx.events)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
     conn.close()
-    return total / elapsed
+    return Rate(total / elapsed, cpu / total * 1e6, 1.0)
 
 
 # ---- search on a large log ----------------------------------------------------------------------
@@ -192,41 +207,105 @@ async def _search_latency(path: Path, count: int) -> dict[str, float]:
     return out
 
 
-def run(folder: Path, quick: bool) -> dict[str, float]:
-    seq, conc, raw = (300, 3000, 300) if quick else (1000, 20000, 1000)
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    rounds: int  # raw / 1 committer / 64 committers, interleaved, this many times
+    raw: int
+    one: int
+    many: int
+    event_batches: int
+    search_events: int
+
+
+QUICK = Sizes(rounds=3, raw=50, one=50, many=500, event_batches=8, search_events=50_000)
+FULL = Sizes(rounds=5, raw=500, one=500, many=10_000, event_batches=100, search_events=2_000_000)
+
+
+def append_rates(folder: Path, sizes: Sizes) -> dict[str, list[Rate]]:
+    """Raw sqlite3, 1 committer and 64 committers, interleaved round by round so the
+    disk's and the machine's moods touch all three alike; fresh databases each round."""
+    out: dict[str, list[Rate]] = {"raw": [], "one": [], "many": []}
+    for r in range(sizes.rounds):
+        out["raw"].append(_raw_commits(folder / f"raw{r}.db", sizes.raw))
+        out["one"].append(asyncio.run(_storage_commits(folder / f"one{r}.db", sizes.one, 1)))
+        out["many"].append(asyncio.run(_storage_commits(folder / f"many{r}.db", sizes.many, 64)))
+    return out
+
+
+def append_figures(rates: dict[str, list[Rate]]) -> list[Figure]:
+    """storage.append and storage.append64: each round's ratio to the raw rate of the same
+    round; the figure is the median round (by ratio)."""
+    raw = rates["raw"]
+    out = []
+    for key, name, committers in (
+        ("storage.append", "one", 1),
+        ("storage.append64", "many", 64),
+    ):
+        ratios = [g.per_second / b.per_second for g, b in zip(rates[name], raw, strict=True)]
+        mid = sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]
+        g, b = rates[name][mid], raw[mid]
+        out.append(
+            Figure(
+                key=key,
+                label=f"durable message transactions/s, {committers} concurrent committer"
+                + ("s" if committers > 1 else ""),
+                value=g.per_second,
+                unit="tx/s",
+                baseline_label="raw sqlite3 inserts of the same rows, 1 COMMIT each (FULL)",
+                baseline=b.per_second,
+                ratio=ratios[mid],
+                op=">=",
+                target=0.5,
+                detail=(
+                    f"{g.per_commit:.1f} tx per COMMIT; CPU {g.cpu_us:.0f} µs/tx "
+                    f"(raw {b.cpu_us:.0f}); {len(ratios)} rounds, ratios "
+                    + ", ".join(f"{x:.2f}" for x in ratios)
+                ),
+                samples=ratios,
+            )
+        )
+    return out
+
+
+def run(folder: Path, sizes: Sizes) -> tuple[dict[str, float], list[Figure]]:
+    rates = append_rates(folder, sizes)
+    figs = append_figures(rates)
     results: dict[str, float] = {}
-    results["raw sqlite3, 1 commit per tx (tx/s)"] = _raw_commits(folder / "raw.db", raw)
-    one, _ = asyncio.run(_storage_commits(folder / "one.db", seq, 1))
-    results["gateway storage, 1 committer (tx/s)"] = one
-    many, batches = asyncio.run(_storage_commits(folder / "many.db", conc, 64))
-    results["gateway storage, 64 committers (tx/s)"] = many
-    results["  mean transactions per COMMIT (64 committers)"] = conc / batches
+    for name, label in (
+        ("raw", "raw sqlite3, 1 commit per tx"),
+        ("one", "gateway storage, 1 committer"),
+        ("many", "gateway storage, 64 committers"),
+    ):
+        results[f"{label} (tx/s)"] = figures.median(r.per_second for r in rates[name])
+        results[f"  CPU per tx, {label} (µs)"] = figures.median(r.cpu_us for r in rates[name])
+    results["  mean transactions per COMMIT (64 committers)"] = figures.median(
+        r.per_commit for r in rates["many"]
+    )
     per_batch = 256
     results[f"events appended, {per_batch} per tx (events/s)"] = asyncio.run(
-        _storage_events(folder / "events.db", 20 if quick else 100, per_batch)
+        _storage_events(folder / "events.db", sizes.event_batches, per_batch)
     )
-    count = 200_000 if quick else 2_000_000
+    count = sizes.search_events
     _fill_events(folder / "search.db", count)
     for name, ms in asyncio.run(_search_latency(folder / "search.db", count)).items():
         results[f"search on {count:,} events: {name} (ms)"] = ms
-    return results
+    return results, figs
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer transactions")
+    parser.add_argument("--quick", action="store_true", help="fewer transactions (< 15 s)")
     parser.add_argument("--dir", type=Path, default=None, help="where the databases go")
+    parser.add_argument("--json", type=Path, help="write the budget figures here (bench.figures)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-storage-") as tmp:
-        results = run(Path(tmp), args.quick)
+        results, figs = run(Path(tmp), QUICK if args.quick else FULL)
     width = max(len(k) for k in results)
     for name, value in results.items():
         print(f"{name:<{width}}  {value:>12,.2f}")
-    raw = results["raw sqlite3, 1 commit per tx (tx/s)"]
-    one = results["gateway storage, 1 committer (tx/s)"]
-    many = results["gateway storage, 64 committers (tx/s)"]
-    print(f"ratio 1 committer / raw     {one / raw:6.2f}x")
-    print(f"ratio 64 committers / raw   {many / raw:6.2f}x")
+    for f in figs:
+        print(f"{f.key:18} ratio {f.ratio:5.2f} (target {f.op} {f.target}): {f.detail}")
+    figures.write(args.json, figs)
     return 0
 
 

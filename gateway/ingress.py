@@ -49,6 +49,7 @@ from gateway.storage.base import (
     BodyRow,
     DuplicateMessage,
     EventRow,
+    IngressFacts,
     MessageRow,
     NewDelivery,
     NonceReplayed,
@@ -336,11 +337,23 @@ async def accept_message(gw: Gateway, req: InboundRequest) -> Receipt:
         slot = gw.limiter.admit(signed.participant)
         message = decode(adapter, req.body)
         check_sender(message, signed, adapter, config)
-        existing = await gw.storage.find_message(message.sender, message.message_id)
+        # Every read the message needs, in one hand-off to storage (docs/performance.md).
+        system = adapter.reference_system
+        ref = notice_reference(message, adapter)
+        facts = await gw.storage.ingress_facts(
+            message.sender,
+            message.message_id,
+            system,
+            ref,
+            default_key=f"{system}:{ref}",
+            recipients=message.kind is not MessageKind.PUBLISH,
+        )
+        existing = facts.existing
         if existing is not None:
             receipt = _repeat(existing, req.body)
         else:
-            receipt = await _route_and_record(_Context(gw, config, req, adapter, signed, message))
+            ctx = _Context(gw, config, req, adapter, signed, message)
+            receipt = await _route_and_record(ctx, facts)
         observe.accepted(
             gw, message, adapter.schema, signed, receipt.body, repeat=existing is not None
         )
@@ -405,20 +418,11 @@ class _Context:
     message: CanonicalMessage
 
 
-async def _route_and_record(ctx: _Context) -> Receipt:
-    gw, config, req, adapter, message = ctx.gw, ctx.config, ctx.req, ctx.adapter, ctx.message
-    storage = gw.storage
+async def _route_and_record(ctx: _Context, facts: IngressFacts) -> Receipt:
+    config, req, message = ctx.config, ctx.req, ctx.message
     now = req.received_at
-    system = adapter.reference_system
-    ref = notice_reference(message, adapter)
-    notice_key = await storage.notice_for_reference(system, ref) or f"{system}:{ref}"
-    known = await storage.references_of(notice_key)
-    previous = (
-        await storage.recipients_of(notice_key)
-        if message.kind is not MessageKind.PUBLISH
-        else frozenset()
-    )
-    decision = route(facts_from_message(message), config, previous_recipients=previous)
+    notice_key, known = facts.notice_key, facts.references
+    decision = route(facts_from_message(message), config, previous_recipients=facts.recipients)
     notice = with_references(message.notice, known, config)
 
     outcomes: list[RecipientOutcome] = []
@@ -457,6 +461,7 @@ async def _route_and_record(ctx: _Context) -> Receipt:
         ctx,
         notice=notice,
         notice_key=notice_key,
+        known=known,
         decision=decision,
         outcomes=outcomes,
         translations=translations,
@@ -468,6 +473,7 @@ async def _record(
     *,
     notice: Notice,
     notice_key: str,
+    known: Mapping[str, str],
     decision: RoutingDecision,
     outcomes: list[RecipientOutcome],
     translations: list[_Translation],
@@ -580,9 +586,11 @@ async def _record(
         keyid=signed.keyid,
         signature=signed.signature_b64,
     )
+    # A reference `known` holds is already stored under this notice key: not written again.
     tx.references.extend(
         ReferenceRow(notice_key=notice_key, system=r.system, reference=r.id)
         for r in notice.references
+        if known.get(r.system) != r.id
     )
     tx.request = _request_row(req, body_sha)  # beside the "received" event (docs/replay.md)
     try:

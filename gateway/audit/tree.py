@@ -79,8 +79,11 @@ def _range_keys(start: int, end: int) -> list[NodeKey]:
     Valid for the ranges RFC 9162's recursion produces: `start` is a multiple of the
     largest power of two not above end - start, so each piece is an aligned node.
     """
-    keys: list[NodeKey] = []
     size = end - start
+    if size & (size - 1) == 0 and size:  # one node: every range but the right edge's
+        level = size.bit_length() - 1
+        return [(level, start >> level)]
+    keys: list[NodeKey] = []
     while size:
         level = size.bit_length() - 1
         keys.append((level, start >> level))
@@ -112,6 +115,8 @@ def _read(store: NodeStore, wanted: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
 
 def _fold(keys: Sequence[NodeKey], nodes: dict[NodeKey, bytes]) -> bytes:
     """MTH of a range from its tiling, folded right to left (RFC 9162 §2.1.1)."""
+    if len(keys) == 1:
+        return nodes[keys[0]]
     acc = nodes[keys[-1]]
     for key in reversed(keys[:-1]):
         acc = node_hash(nodes[key], acc)
@@ -169,7 +174,7 @@ def _inclusion_ranges(index: int, tree_size: int) -> list[tuple[int, int]]:
     lo, hi = 0, tree_size
     ranges: list[tuple[int, int]] = []
     while hi - lo > 1:
-        k = _split(hi - lo)
+        k = 1 << ((hi - lo - 1).bit_length() - 1)  # _split(hi - lo), inlined: O(log n) calls
         if index < lo + k:
             ranges.append((lo + k, hi))
             hi = lo + k

@@ -17,7 +17,7 @@ import typer
 from gateway.cli import CliError
 from gateway.commands.serve import ConfigOpt, config_dir
 
-CHUNK = 5000
+CHUNK = 20_000  # entries read (and held) at a time by verify and export
 
 
 @contextmanager
@@ -31,9 +31,11 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
             yield lambda done: bar.update(task, completed=done)
         return
     step = max(total // 10, 1)
+    shown = [0]  # the last step reached: progress comes a batch at a time
 
     def plain(done: int) -> None:
-        if done % step == 0 or done == total:
+        if done // step > shown[0] or done == total:
+            shown[0] = done // step
             print(f"{label}: {done}/{total}", file=sys.stderr)
 
     yield plain

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, overload
 
 
 class StorageError(Exception):
@@ -185,6 +185,17 @@ class StoredMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class IngressFacts:
+    """What accepting one message reads from storage, in one round trip (`Storage.ingress_facts`):
+    the message already accepted under its (sender, message_id), and its notice's identity."""
+
+    existing: StoredMessage | None
+    notice_key: str  # the notice the reference maps to, else the default key given
+    references: dict[str, str]  # `references_of(notice_key)`
+    recipients: frozenset[str]  # `recipients_of(notice_key)` when asked for, else empty
+
+
+@dataclass(frozen=True, slots=True)
 class StoredRequest:
     event_index: int  # audit log index of its "received" / "refused" event
     method: str
@@ -212,6 +223,51 @@ class StoredEvent:
     message_id: str | None
     participant: str | None
     outcome: str
+
+
+class PackedHashes(Sequence[bytes]):
+    """32-byte hashes back to back in one bytes object (one object, not one per hash)."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes) -> None:
+        if len(blob) % 32:
+            raise ValueError(f"packed hashes: {len(blob)} bytes is not a multiple of 32")
+        self.blob = blob
+
+    def __len__(self) -> int:
+        return len(self.blob) // 32
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step == 1:
+                return PackedHashes(self.blob[32 * start : 32 * max(start, stop)])
+            return [self[k] for k in range(start, stop, step)]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError("packed hashes: index out of range")
+        i %= n
+        return self.blob[32 * i : 32 * i + 32]
+
+
+@dataclass(frozen=True, slots=True)
+class LeafRows:
+    """Log entries [start, end) column by column, as `gateway audit verify` reads them: no
+    time decoding, and beside each entry its stored leaf hash (level-0 node), None where the
+    tree has none. Entries are in index order; a removed row is simply absent. ``index`` is
+    a range when the entries are contiguous, ``leaf_hash`` may be `PackedHashes`."""
+
+    index: Sequence[int]
+    leaf: Sequence[bytes]
+    kind: Sequence[str]
+    message_id: Sequence[str | None]
+    outcome: Sequence[str]
+    leaf_hash: Sequence[bytes | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +350,21 @@ class Storage(Protocol):
         """Every participant a delivery of this notice was ever queued for."""
         ...
 
+    async def ingress_facts(
+        self,
+        sender: str,
+        message_id: str,
+        system: str,
+        reference: str,
+        *,
+        default_key: str,
+        recipients: bool,
+    ) -> IngressFacts:
+        """`find_message(sender, message_id)`; the notice key of (system, reference), else
+        ``default_key``; that key's `references_of`, and its `recipients_of` when
+        ``recipients``: the reads of one accepted message, in one hand-off."""
+        ...
+
     # -- bodies ---------------------------------------------------------------------------
     async def get_body(self, sha256: str) -> StoredBody | None: ...
     async def erase_bodies(self, before: dt.datetime) -> list[str]:
@@ -331,6 +402,11 @@ class Storage(Protocol):
     ) -> list[EventCount]:
         """Events of ``kinds`` with ``since <= at < until``, counted per (bucket, kind,
         outcome); the cost is one range scan of the time index over the window."""
+        ...
+
+    async def leaf_rows(self, start: int, end: int) -> LeafRows:
+        """Entries ``start`` <= index < ``end`` with their stored leaf hashes, read in one
+        snapshot (for verifying the whole log in large batches)."""
         ...
 
     def node_reader(self) -> NodeReader:

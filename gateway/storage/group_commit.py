@@ -2,8 +2,9 @@
 
 Callers (coroutines on any event loop) submit a `WriteJob`: a function of the writer's
 connection. The thread takes every job waiting (up to `max_batch`), runs each inside its
-own SAVEPOINT within one `BEGIN IMMEDIATE … COMMIT`, and only after the COMMIT returned
-(the WAL fsync, `synchronous=FULL`) settles every caller's future. So:
+own SAVEPOINT (none when it is alone) within one `BEGIN IMMEDIATE … COMMIT`, and only
+after the COMMIT returned (the WAL fsync, `synchronous=FULL`) settles every caller's
+future, with one wake-up of each caller's event loop. So:
 
 - a job that raises a `StorageError` (or an `sqlite3.IntegrityError`) rolls back only
   its own savepoint; the others of the batch still commit;
@@ -54,6 +55,11 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
     else:
         future.set_exception(error)
+
+
+def _settle_all(jobs: list[WriteJob[Any]]) -> None:
+    for job in jobs:
+        _settle(job.future, job.result, job.error)
 
 
 class GroupCommitter:
@@ -126,8 +132,7 @@ class GroupCommitter:
             self.batches += 1
             self.jobs += len(batch)
             self.largest_batch = max(self.largest_batch, len(batch))
-            for job in batch:
-                self._answer(job)
+            self._answer(batch)
 
     def _run_batch(self, batch: list[WriteJob[Any]]) -> None:
         conn = self._conn
@@ -136,12 +141,15 @@ class GroupCommitter:
         except sqlite3.Error as exc:
             self._fail_all(batch, exc)
             return
+        # A batch of one needs no savepoint: its refusal rolls back the whole transaction.
+        alone = len(batch) == 1
         for job in batch:
-            conn.execute("SAVEPOINT job")
+            if not alone:
+                conn.execute("SAVEPOINT job")
             try:
                 job.result = job.work(conn)
             except sqlite3.IntegrityError as exc:
-                if not self._rollback_job(batch):
+                if not self._rollback_job(batch, alone):
                     return
                 job.error = _translated(exc)
                 continue
@@ -149,20 +157,26 @@ class GroupCommitter:
                 self._abort(batch, exc)
                 return
             except Exception as exc:  # StorageError refusals, and the caller's own bugs
-                if not self._rollback_job(batch):
+                if not self._rollback_job(batch, alone):
                     return
                 job.error = exc
                 continue
-            conn.execute("RELEASE job")
+            if not alone:
+                conn.execute("RELEASE job")
+        if alone and batch[0].error is not None:
+            return  # rolled back already: nothing to commit
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._abort(batch, exc)
 
-    def _rollback_job(self, batch: list[WriteJob[Any]]) -> bool:
+    def _rollback_job(self, batch: list[WriteJob[Any]], alone: bool) -> bool:
         try:
-            self._conn.execute("ROLLBACK TO job")
-            self._conn.execute("RELEASE job")
+            if alone:
+                self._conn.execute("ROLLBACK")
+            else:
+                self._conn.execute("ROLLBACK TO job")
+                self._conn.execute("RELEASE job")
         except sqlite3.Error as exc:
             self._abort(batch, exc)
             return False
@@ -185,10 +199,15 @@ class GroupCommitter:
             job.result, job.error = None, failure
 
     @staticmethod
-    def _answer(job: WriteJob[Any]) -> None:
-        # Only now, after COMMIT (or the whole batch's failure), does any caller learn.
-        with contextlib.suppress(RuntimeError):  # its event loop is already closed
-            job.loop.call_soon_threadsafe(_settle, job.future, job.result, job.error)
+    def _answer(batch: list[WriteJob[Any]]) -> None:
+        # Only now, after COMMIT (or the whole batch's failure), does any caller learn: one
+        # wake-up of each event loop for all of its callers in the batch.
+        by_loop: dict[asyncio.AbstractEventLoop, list[WriteJob[Any]]] = {}
+        for job in batch:
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, jobs in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that event loop is already closed
+                loop.call_soon_threadsafe(_settle_all, jobs)
 
 
 def _translated(exc: sqlite3.IntegrityError) -> StorageError:

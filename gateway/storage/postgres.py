@@ -41,6 +41,8 @@ from gateway.storage.base import (
     DuplicateMessage,
     EventCount,
     EventFilter,
+    IngressFacts,
+    LeafRows,
     StorageError,
     StorageUnavailable,
     StoredBody,
@@ -324,6 +326,54 @@ class PostgresStorage:
         )
         return frozenset(str(r[0]) for r in found)
 
+    async def ingress_facts(
+        self,
+        sender: str,
+        message_id: str,
+        system: str,
+        reference: str,
+        *,
+        default_key: str,
+        recipients: bool,
+    ) -> IngressFacts:
+        # One pooled connection for the whole lookup (the queries stay those above).
+        async with self._connection("read") as conn:
+
+            async def fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+                return await (await conn.execute(sql, params)).fetchall()
+
+            found = await fetch(
+                f"SELECT {rows.MESSAGE_COLUMNS} FROM messages"
+                " WHERE sender = %s AND message_id = %s",
+                (sender, message_id),
+            )
+            keys = await fetch(
+                "SELECT notice_key FROM notice_references WHERE system = %s AND reference = %s",
+                (system, reference),
+            )
+            key = str(keys[0][0]) if keys else default_key
+            references: dict[str, str] = {}
+            for ref_system, ref in await fetch(
+                "SELECT system, reference FROM notice_references WHERE notice_key = %s"
+                " ORDER BY seq",
+                (key,),
+            ):
+                references.setdefault(ref_system, ref)  # the first reference per system wins
+            previous: frozenset[str] = frozenset()
+            if recipients:
+                previous = frozenset(
+                    str(r[0])
+                    for r in await fetch(
+                        "SELECT DISTINCT recipient FROM deliveries WHERE notice_key = %s", (key,)
+                    )
+                )
+        return IngressFacts(
+            existing=rows.message_from_row(found[0]) if found else None,
+            notice_key=key,
+            references=references,
+            recipients=previous,
+        )
+
     # ---- bodies -----------------------------------------------------------------------------
 
     async def get_body(self, sha256: str) -> StoredBody | None:
@@ -411,6 +461,26 @@ class PostgresStorage:
             (start, end),
         )
         return [rows.event_from_row(r) for r in found]
+
+    async def leaf_rows(self, start: int, end: int) -> LeafRows:
+        async with self._connection("read") as conn, conn.transaction():
+            # One snapshot for both range scans.
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            events = await (
+                await conn.execute(
+                    f"SELECT {rows.LEAF_COLUMNS} FROM events"
+                    " WHERE idx >= %s AND idx < %s ORDER BY idx",
+                    (start, end),
+                )
+            ).fetchall()
+            nodes = await (
+                await conn.execute(
+                    "SELECT idx, hash FROM nodes WHERE level = 0"
+                    " AND idx >= %s AND idx < %s ORDER BY idx",
+                    (start, end),
+                )
+            ).fetchall()
+        return rows.leaf_rows_from(events, nodes)
 
     async def search_events(
         self,

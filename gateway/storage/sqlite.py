@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
+import itertools
 import os
 import sqlite3
 import threading
@@ -28,6 +30,9 @@ from gateway.storage.base import (
     DeliveryState,
     EventCount,
     EventFilter,
+    IngressFacts,
+    LeafRows,
+    PackedHashes,
     StorageUnavailable,
     StoredBody,
     StoredCheckpoint,
@@ -50,6 +55,7 @@ def _utc_now() -> dt.datetime:
 
 
 _NODE_CHUNK = 400  # (level, idx) pairs per query: 800 parameters, far below SQLite's limit
+_READ_MMAP = 1 << 40  # bytes of the file read through mmap (SQLite lowers it to its maximum)
 
 
 # ---- the backend ------------------------------------------------------------------------------
@@ -65,23 +71,138 @@ class SqliteNodeReader:
         return self._storage.read_now(lambda conn: _get_nodes(conn, keys))
 
 
+@functools.lru_cache(maxsize=2 * _NODE_CHUNK)
+def _nodes_sql(count: int) -> str:
+    # The keys drive the loop so each is one primary-key search; a row-value
+    # `(level, idx) IN (VALUES …)` makes SQLite scan the whole table instead.
+    values = ", ".join(["(?, ?)"] * count)
+    return (
+        f"SELECT n.level, n.idx, n.hash FROM (VALUES {values}) AS k "
+        "JOIN nodes AS n ON n.level = k.column1 AND n.idx = k.column2"
+    )
+
+
 def _get_nodes(
     conn: sqlite3.Connection, keys: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], bytes]:
     found: dict[tuple[int, int], bytes] = {}
     for start in range(0, len(keys), _NODE_CHUNK):
         chunk = keys[start : start + _NODE_CHUNK]
-        values = ", ".join("(?, ?)" for _ in chunk)
-        params = [v for key in chunk for v in key]
-        for level, idx, digest in conn.execute(
-            # The keys drive the loop so each is one primary-key search; a row-value
-            # `(level, idx) IN (VALUES …)` makes SQLite scan the whole table instead.
-            f"SELECT n.level, n.idx, n.hash FROM (VALUES {values}) AS k "
-            "JOIN nodes AS n ON n.level = k.column1 AND n.idx = k.column2",
-            params,
-        ):
-            found[(level, idx)] = bytes(digest)
+        rows = conn.execute(_nodes_sql(len(chunk)), list(itertools.chain.from_iterable(chunk)))
+        for level, idx, digest in rows:
+            found[(level, idx)] = digest if type(digest) is bytes else bytes(digest)
     return found
+
+
+# The level-0 nodes of a range as one blob, in idx order (an explicit ORDER BY from SQLite
+# 3.44; before it, the order of the primary-key range scan, which the caller checks).
+_PACKED_LEAF_HASHES = (
+    "SELECT count(*), min(idx), max(idx), CAST(group_concat(hash, ''{order}) AS BLOB)"
+    " FROM nodes"
+    " WHERE level = 0 AND idx >= ? AND idx < ?"
+).format(order=" ORDER BY idx" if sqlite3.sqlite_version_info >= (3, 44) else "")
+
+
+def _leaf_rows(conn: sqlite3.Connection, start: int, end: int) -> LeafRows:
+    # Range scans in one snapshot (a join would search the nodes index once per entry); the
+    # leaf hashes come as one blob when they match the entries one to one.
+    conn.execute("BEGIN")
+    try:
+        events = conn.execute(
+            f"SELECT {rows.LEAF_COLUMNS} FROM events WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (start, end),
+        ).fetchall()
+        count, low, high, blob = conn.execute(_PACKED_LEAF_HASHES, (start, end)).fetchone()
+        nodes: list[tuple[int, bytes]] | PackedHashes
+        if (
+            events
+            and count == len(events)
+            and (low, high) == (events[0][0], events[-1][0])
+            and high - low == count - 1
+            and isinstance(blob, bytes)
+            and len(blob) == 32 * count
+        ):
+            nodes = PackedHashes(blob)
+        else:
+            nodes = conn.execute(
+                "SELECT idx, hash FROM nodes WHERE level = 0 AND idx >= ? AND idx < ? ORDER BY idx",
+                (start, end),
+            ).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    return rows.leaf_rows_from(events, nodes)
+
+
+def _notice_for_reference(c: sqlite3.Connection, system: str, reference: str) -> str | None:
+    row = c.execute(
+        "SELECT notice_key FROM notice_references WHERE system = ? AND reference = ?",
+        (system, reference),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _references_of(c: sqlite3.Connection, notice_key: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for system, reference in c.execute(
+        "SELECT system, reference FROM notice_references WHERE notice_key = ? ORDER BY rowid",
+        (notice_key,),
+    ):
+        found.setdefault(system, reference)  # the first reference per system wins
+    return found
+
+
+def _recipients_of(c: sqlite3.Connection, notice_key: str) -> frozenset[str]:
+    return frozenset(
+        r[0]
+        for r in c.execute(
+            "SELECT DISTINCT recipient FROM deliveries WHERE notice_key = ?", (notice_key,)
+        )
+    )
+
+
+class NonceFilter:
+    """The (keyid, nonce) pairs the `nonces` table may hold, in memory: a superset of the
+    table, so a pair it does not hold is certainly not stored and `nonce_seen` answers
+    False without a read (most requests); a pair it holds (a replay, or a 64-bit hash
+    collision) is looked up in the table, which decides. It stays a superset because one
+    process owns a SQLite file (docs/architecture.md) and every pair is added before the
+    transaction that inserts it is even queued; pairs are forgotten only once their rows'
+    expiry is past a purge (their whole bucket). A signature carrying such a pair is stale
+    anyway: a nonce expires 2 x clock skew + 60 s after its request arrived."""
+
+    BUCKET_US = 60_000_000  # one set per minute of expiry: a purge drops whole sets
+    # Memory: ~70 B a pair; the pairs of one freshness window (2 x 300 s + 60 s by default,
+    # plus up to a minute before a purge) at a few hundred messages/s is a few MiB. Beyond
+    # LIMIT (~35 MiB) the filter switches itself off and the table alone answers.
+    LIMIT = 500_000
+
+    __slots__ = ("_buckets", "_size", "enabled")
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, set[int]] = {}
+        self._size = 0
+        self.enabled = True
+
+    def add(self, keyid: str, nonce: str, expires_us: int) -> None:
+        if not self.enabled:
+            return
+        if self._size >= self.LIMIT:
+            self.enabled = False  # may_hold answers True from now on: the table decides
+            self._buckets.clear()
+            return
+        self._buckets.setdefault(expires_us // self.BUCKET_US, set()).add(hash((keyid, nonce)))
+        self._size += 1
+
+    def may_hold(self, keyid: str, nonce: str) -> bool:
+        if not self.enabled:
+            return True
+        key = hash((keyid, nonce))
+        return any(key in bucket for bucket in self._buckets.values())
+
+    def forget_expired(self, before_us: int) -> None:
+        """Forget the pairs whose rows a purge of expiries before ``before_us`` deleted."""
+        for k in [k for k in self._buckets if (k + 1) * self.BUCKET_US <= before_us]:
+            self._size -= len(self._buckets.pop(k))
 
 
 class SqliteStorage:
@@ -105,6 +226,7 @@ class SqliteStorage:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
+        self._nonces = NonceFilter()
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -144,10 +266,16 @@ class SqliteStorage:
             conn.execute("PRAGMA cache_size = -32768")
             apply_migrations(conn)
             conn.execute("PRAGMA optimize")
+            nonces = NonceFilter()
+            for keyid, nonce, expires_us in conn.execute(
+                "SELECT keyid, nonce, expires_at FROM nonces"
+            ):
+                nonces.add(keyid, nonce, expires_us)
             stat = self.path.stat()
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(f"storage: cannot open {self.path}: {exc}") from exc
         self._identity = (stat.st_dev, stat.st_ino)
+        self._nonces = nonces
         self._write_conn = conn
         self._writer = GroupCommitter(conn, max_batch=self._max_batch, name=self.path.name)
         self._writer.start()
@@ -186,6 +314,9 @@ class SqliteStorage:
         if conn is None:
             conn = self._connect()
             conn.execute("PRAGMA query_only = ON")
+            # Pages straight from the OS cache, no read() per page: an inclusion proof in a
+            # large log touches ~10 pages no page cache holds (SQLite caps this at 2 GiB).
+            conn.execute(f"PRAGMA mmap_size = {_READ_MMAP}")
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
@@ -201,7 +332,8 @@ class SqliteStorage:
             raise StorageUnavailable(f"storage: read from {self.path} failed: {exc}") from exc
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self.read_now, query)
+        # run_in_executor, not to_thread: a query needs no copy of the caller's context.
+        return await asyncio.get_running_loop().run_in_executor(None, self.read_now, query)
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await self.committer.submit(work)
@@ -213,11 +345,17 @@ class SqliteStorage:
 
     async def commit(self, tx: Transaction) -> CommitResult:
         prepared = writes.prepare_tx(tx, self._now_us())
+        if prepared.nonce is not None:  # before it can be stored (NonceFilter)
+            self._nonces.add(*prepared.nonce)
         return await self._write(lambda conn: writes.apply_tx(conn, prepared))
 
     # ---- ingress ------------------------------------------------------------------------
 
     async def nonce_seen(self, keyid: str, nonce: str) -> bool:
+        if self._writer is None:
+            raise StorageUnavailable(f"storage: {self.path} is not open")
+        if not self._nonces.may_hold(keyid, nonce):
+            return False  # certainly not stored (NonceFilter): no read needed
         return await self._read(
             lambda c: (
                 c.execute(
@@ -229,9 +367,11 @@ class SqliteStorage:
 
     async def purge_nonces(self, before: dt.datetime) -> int:
         before_us = rows.to_us(before, "before")
-        return await self._write(
+        purged = await self._write(
             lambda c: c.execute("DELETE FROM nonces WHERE expires_at < ?", (before_us,)).rowcount
         )
+        self._nonces.forget_expired(before_us)
+        return purged
 
     async def find_message(self, sender: str, message_id: str) -> StoredMessage | None:
         return await self._read(lambda c: writes.find_message(c, sender, message_id))
@@ -250,37 +390,34 @@ class SqliteStorage:
     # ---- notice identity ------------------------------------------------------------------
 
     async def notice_for_reference(self, system: str, reference: str) -> str | None:
-        def query(c: sqlite3.Connection) -> str | None:
-            row = c.execute(
-                "SELECT notice_key FROM notice_references WHERE system = ? AND reference = ?",
-                (system, reference),
-            ).fetchone()
-            return None if row is None else str(row[0])
-
-        return await self._read(query)
+        return await self._read(lambda c: _notice_for_reference(c, system, reference))
 
     async def references_of(self, notice_key: str) -> dict[str, str]:
-        def query(c: sqlite3.Connection) -> dict[str, str]:
-            found: dict[str, str] = {}
-            for system, reference in c.execute(
-                "SELECT system, reference FROM notice_references WHERE notice_key = ?"
-                " ORDER BY rowid",
-                (notice_key,),
-            ):
-                found.setdefault(system, reference)  # the first reference per system wins
-            return found
-
-        return await self._read(query)
+        return await self._read(lambda c: _references_of(c, notice_key))
 
     async def recipients_of(self, notice_key: str) -> frozenset[str]:
-        return await self._read(
-            lambda c: frozenset(
-                r[0]
-                for r in c.execute(
-                    "SELECT DISTINCT recipient FROM deliveries WHERE notice_key = ?", (notice_key,)
-                )
+        return await self._read(lambda c: _recipients_of(c, notice_key))
+
+    async def ingress_facts(
+        self,
+        sender: str,
+        message_id: str,
+        system: str,
+        reference: str,
+        *,
+        default_key: str,
+        recipients: bool,
+    ) -> IngressFacts:
+        def query(c: sqlite3.Connection) -> IngressFacts:
+            key = _notice_for_reference(c, system, reference) or default_key
+            return IngressFacts(
+                existing=writes.find_message(c, sender, message_id),
+                notice_key=key,
+                references=_references_of(c, key),
+                recipients=_recipients_of(c, key) if recipients else frozenset(),
             )
-        )
+
+        return await self._read(query)
 
     # ---- bodies -----------------------------------------------------------------------------
 
@@ -389,6 +526,9 @@ class SqliteStorage:
                 )
             ]
         )
+
+    async def leaf_rows(self, start: int, end: int) -> LeafRows:
+        return await self._read(lambda c: _leaf_rows(c, start, end))
 
     async def search_events(
         self,

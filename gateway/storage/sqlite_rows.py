@@ -7,12 +7,15 @@ millions-of-rows indexes, and ordered the same way as the instants they stand fo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.storage.base import (
     AttemptRow,
     Delivery,
     DeliveryState,
+    LeafRows,
+    PackedHashes,
     StoredBody,
     StoredCheckpoint,
     StoredEvent,
@@ -23,6 +26,7 @@ from gateway.storage.base import (
 __all__ = [
     "DELIVERY_COLUMNS",
     "EVENT_COLUMNS",
+    "LEAF_COLUMNS",
     "MESSAGE_COLUMNS",
     "REQUEST_COLUMNS",
     "attempt_from_row",
@@ -31,6 +35,7 @@ __all__ = [
     "delivery_from_row",
     "event_from_row",
     "from_us",
+    "leaf_rows_from",
     "message_from_row",
     "opt_from_us",
     "opt_to_us",
@@ -76,6 +81,31 @@ def event_from_row(row: Row) -> StoredEvent:
         participant=row[5],
         outcome=row[6],
     )
+
+
+LEAF_COLUMNS = "idx, leaf, kind, message_id, outcome"
+
+
+def leaf_rows_from(events: list[Row], nodes: list[Row] | PackedHashes) -> LeafRows:
+    """`LeafRows` from (LEAF_COLUMNS) rows in idx order and the level-0 nodes of the same
+    range: (idx, hash) rows, or `PackedHashes` already known to match the rows one to one."""
+    if not events:
+        return LeafRows([], [], [], [], [], [])
+    indices, leaf, kind, message_id, outcome = zip(*events, strict=True)
+    index: Sequence[int] = indices
+    if indices[-1] - indices[0] == len(indices) - 1:  # unique and sorted: contiguous
+        index = range(indices[0], indices[-1] + 1)
+    hashes: Sequence[bytes | None]
+    if isinstance(nodes, PackedHashes):
+        hashes = nodes
+    elif [n[0] for n in nodes] == list(index):
+        hashes = [bytes(n[1]) for n in nodes]
+    else:
+        by_index = {n[0]: bytes(n[1]) for n in nodes}
+        hashes = [by_index.get(i) for i in index]
+    if set(map(type, leaf)) != {bytes}:  # a BLOB column comes back as bytes already
+        leaf = tuple(x.encode() if isinstance(x, str) else bytes(x) for x in leaf)
+    return LeafRows(index, leaf, kind, message_id, outcome, hashes)
 
 
 MESSAGE_COLUMNS = (

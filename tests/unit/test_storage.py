@@ -82,6 +82,37 @@ async def test_commit_writes_every_part_of_a_message(storage: Storage) -> None:
     assert await storage.recipients_of("INTERPOL:unknown") == frozenset()
 
 
+async def test_ingress_facts_are_the_four_reads_in_one(storage: Storage) -> None:
+    await storage.commit(message_tx(1))
+    await storage.commit(
+        Transaction(references=[ReferenceRow("INTERPOL:2026/1", "GCCPOL", "GCC-1")])
+    )
+    # A known message, its notice found by a reference of the other side.
+    facts = await storage.ingress_facts(
+        "ncb-fr", "msg-00001", "GCCPOL", "GCC-1", default_key="GCCPOL:GCC-1", recipients=True
+    )
+    assert facts.existing == await storage.find_message("ncb-fr", "msg-00001")
+    assert facts.notice_key == "INTERPOL:2026/1"
+    assert facts.references == await storage.references_of("INTERPOL:2026/1")
+    assert facts.references == {"INTERPOL": "2026/1", "GCCPOL": "GCC-1"}
+    assert facts.recipients == frozenset({"gcc-ae", "gcc-sa"})
+    # A new message about a new notice: the default key, nothing known; recipients only
+    # when asked for.
+    fresh = await storage.ingress_facts(
+        "ncb-fr", "msg-new", "INTERPOL", "2026/9", default_key="INTERPOL:2026/9", recipients=True
+    )
+    assert (fresh.existing, fresh.notice_key, fresh.references, fresh.recipients) == (
+        None,
+        "INTERPOL:2026/9",
+        {},
+        frozenset(),
+    )
+    unasked = await storage.ingress_facts(
+        "ncb-fr", "msg-new", "INTERPOL", "2026/1", default_key="x", recipients=False
+    )
+    assert (unasked.notice_key, unasked.recipients) == ("INTERPOL:2026/1", frozenset())
+
+
 async def test_indices_continue_and_received_index_points_at_the_received_event(
     storage: Storage,
 ) -> None:
@@ -251,6 +282,19 @@ async def test_purge_nonces_removes_only_expired(storage: Storage) -> None:
     assert await storage.purge_nonces(T0 + dt.timedelta(minutes=2)) == 2
     seen = [await storage.nonce_seen("k", f"n{i}") for i in range(4)]
     assert seen == [False, False, True, True]
+
+
+async def test_a_nonce_is_seen_once_committed_and_after_a_reopen(site: StorageSite) -> None:
+    storage = await site.open()
+    for i in range(3):
+        await storage.commit(Transaction(nonce=NonceRow("k", f"n{i}", T0)))
+    assert [await storage.nonce_seen("k", f"n{i}") for i in range(4)] == [True] * 3 + [False]
+    with pytest.raises(NonceReplayed):
+        await storage.commit(Transaction(nonce=NonceRow("k", "n1", T0)))
+    await storage.close()
+    again = await site.open()  # a restarted gateway still knows every stored nonce
+    assert [await again.nonce_seen("k", f"n{i}") for i in range(4)] == [True] * 3 + [False]
+    assert not await again.nonce_seen("k2", "n1")
 
 
 async def test_erase_keeps_the_digest_row(site: StorageSite) -> None:

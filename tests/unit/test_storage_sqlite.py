@@ -28,6 +28,7 @@ from gateway.storage import (
     StorageURLError,
     open_storage,
 )
+from gateway.storage.sqlite import NonceFilter
 from gateway.storage.sqlite_migrations import Migration, apply_migrations, bundled_migrations
 from tests.storage_builders import message_tx
 
@@ -125,6 +126,24 @@ async def test_one_failing_transaction_rolls_back_alone_in_its_batch(db: SqliteS
     for body in txs[1].bodies[1:] + txs[3].bodies:
         assert await db.get_body(body.sha256) is None
     assert await db.deliveries_of_message("msg-00003") == []
+
+
+async def test_a_refused_transaction_alone_in_its_batch_leaves_nothing(db: SqliteStorage) -> None:
+    # A batch of one runs without a savepoint: its refusal rolls back the whole transaction.
+    await db.commit(message_tx(0, nonce="used"))
+    batches = db.committer.batches
+    tx = message_tx(1, nonce="used")
+    with pytest.raises(NonceReplayed):
+        await db.commit(tx)
+    with pytest.raises(DuplicateMessage):
+        await db.commit(message_tx(2, message_id="msg-00000"))
+    assert db.committer.batches - batches == 2
+    assert await db.event_count() == 3
+    assert await db.find_message("ncb-fr", "msg-00001") is None
+    for body in tx.bodies:
+        assert await db.get_body(body.sha256) is None
+    assert (await db.commit(message_tx(3))).event_indices == (3, 4, 5)
+    assert not db.read_now(lambda c: c.in_transaction)
 
 
 async def test_failed_commit_fails_the_whole_batch(db: SqliteStorage) -> None:
@@ -413,3 +432,67 @@ def test_node_reads_search_the_primary_key_not_the_table() -> None:
     assert found == {(0, 3): b"h", (0, 7): b"h"}
     assert any("USING PRIMARY KEY" in p for p in plans), plans
     assert not any("SCAN nodes" in p for p in plans), plans
+
+
+# ---- the nonce filter ---------------------------------------------------------------------------
+
+
+def test_nonce_filter_holds_what_was_added_until_its_minute_is_purged() -> None:
+    f = NonceFilter()
+    minute = NonceFilter.BUCKET_US
+    f.add("k", "a", 10 * minute + 5)
+    f.add("k", "b", 11 * minute)
+    assert f.may_hold("k", "a") and f.may_hold("k", "b")
+    assert not f.may_hold("k", "c") and not f.may_hold("k2", "a")
+    f.forget_expired(11 * minute - 1)  # minute 10 is not wholly before: kept
+    assert f.may_hold("k", "a")
+    f.forget_expired(11 * minute)  # every expiry of minute 10 is < 11 * minute
+    assert not f.may_hold("k", "a") and f.may_hold("k", "b")
+
+
+def test_nonce_filter_past_its_limit_lets_the_table_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(NonceFilter, "LIMIT", 2)
+    f = NonceFilter()
+    f.add("k", "a", 0)
+    f.add("k", "b", 0)
+    assert not f.may_hold("k", "z")
+    f.add("k", "c", 0)
+    assert f.may_hold("k", "z")  # "maybe": the caller reads the table
+
+
+async def test_nonce_seen_reads_the_table_only_for_a_pair_the_filter_may_hold(
+    db: SqliteStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await db.commit(message_tx(1, nonce="stored"))
+    reads: list[object] = []
+    real_read = db._read
+
+    async def counting(query: object) -> object:
+        reads.append(query)
+        return await real_read(query)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "_read", counting)
+    assert not await db.nonce_seen("ncb-fr-2026", "fresh")
+    assert reads == []  # answered from memory
+    assert await db.nonce_seen("ncb-fr-2026", "stored")
+    assert len(reads) == 1  # a replay: the table confirms
+    # A false "maybe" (as a hash collision would give) is settled by the table.
+    monkeypatch.setattr(NonceFilter, "may_hold", lambda self, keyid, nonce: True)
+    assert not await db.nonce_seen("ncb-fr-2026", "fresh")
+
+
+async def test_the_nonce_filter_is_filled_before_the_commit_is_durable(db: SqliteStorage) -> None:
+    # The filter stays a superset of the table: a concurrent request with the same nonce,
+    # checked while the first is still queued, goes to the table (and the unique
+    # constraint refuses whichever commits second).
+    release, blocker = await _hold_writer(db)
+    pending = asyncio.ensure_future(db.commit(message_tx(1, nonce="racing")))
+    await _until(lambda: db.committer.queued() == 1)
+    assert db._nonces.may_hold("ncb-fr-2026", "racing")
+    assert not await db.nonce_seen("ncb-fr-2026", "racing")  # not stored yet
+    release.set()
+    await blocker
+    await pending
+    assert await db.nonce_seen("ncb-fr-2026", "racing")
+    with pytest.raises(NonceReplayed):
+        await db.commit(message_tx(2, nonce="racing"))
