@@ -46,9 +46,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def run_load(
-    host: str, port: int, requests: Sequence[bytes], concurrency: int
-) -> LoadResult:
+async def run_load(host: str, port: int, requests: Sequence[bytes], concurrency: int) -> LoadResult:
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for r in requests:
         queue.put_nowait(r)

@@ -47,3 +47,12 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        # The labelled child of each route, looked up once: `labels()` takes a lock and
+        # builds a key on every call. Bounded: routes are the app's templates + "unmatched".
+        self._latency_by_route: dict[str, Histogram] = {}
+
+    def observe_latency(self, route: str, seconds: float) -> None:
+        child = self._latency_by_route.get(route)
+        if child is None:
+            child = self._latency_by_route[route] = self.latency.labels(route)
+        child.observe(seconds)

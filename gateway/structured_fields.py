@@ -332,7 +332,8 @@ def serialize_bare_item(value: BareItem) -> str:
     if isinstance(value, Decimal):
         return _serialize_decimal(value)
     if isinstance(value, str):
-        if not all(" " <= c <= "~" for c in value):
+        # %x20-7E exactly: the printable ASCII characters (one C pass, not a loop per char)
+        if not (value.isascii() and value.isprintable()):
             raise ValueError(f"string {value!r} has characters outside %x20-7E")
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, Token):

@@ -35,7 +35,7 @@ def raw_path(request: Request) -> str:
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it passes ``limit`` (no unbounded buffering)."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(
             "body-too-large", f"Content-Length is {declared} bytes; the limit is {limit} bytes"
         )

@@ -53,6 +53,12 @@ def json_response(payload: object, status: int = 200) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
+def decimal_digits(raw: str, max_len: int = 18) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²" or "٣", which int() refuses or
+    reads; a refused parameter must be a 400, never a 500."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= max_len
+
+
 def int_param(request: Request, name: str, *, required: bool = True, default: int = 0) -> int:
     raw = request.query_params.get(name)
     if raw is None:
@@ -61,7 +67,7 @@ def int_param(request: Request, name: str, *, required: bool = True, default: in
                 "query-parameter-missing", f"query parameter {name!r} is required", name
             )
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    if not decimal_digits(raw):
         raise bad_query(
             "query-parameter-invalid", f"{name} must be a non-negative integer, got {raw!r}", name
         )
@@ -101,7 +107,7 @@ def _event_json(ev: StoredEvent) -> dict[str, object]:
 
 async def entry(request: Request, gw: Gateway, op: Operator) -> Response:
     raw = request.path_params["index"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not decimal_digits(raw):
         raise BadRequest(
             "index-invalid", f"index must be a non-negative integer, got {raw!r}", field="index"
         )
@@ -195,7 +201,7 @@ async def search(request: Request, gw: Gateway, op: Operator) -> Response:
     cursor = q.get("cursor")
     position: int | None = None
     if cursor is not None:
-        if not cursor.isdigit():
+        if not decimal_digits(cursor):
             raise bad_query(
                 "cursor-invalid", "cursor must be a value returned as next_cursor", "cursor"
             )

@@ -26,4 +26,4 @@ class RequestTimer:
             gw = getattr(getattr(scope.get("app"), "state", None), "gateway", None)
             if gw is not None:
                 route = getattr(scope.get("route"), "path", None) or "unmatched"
-                gw.metrics.latency.labels(route).observe(time.perf_counter() - started)
+                gw.metrics.observe_latency(route, time.perf_counter() - started)

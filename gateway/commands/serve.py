@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from gateway.cli import CliError
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
 
 ConfigOpt = Annotated[
     Path | None,
@@ -29,10 +32,7 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
     ) -> None:
         """Run the gateway on the configured `listen` address."""
-        import uvicorn
-
         from gateway.config import ConfigError, load_config
-        from gateway.logs import configure_logging
 
         directory = config_dir(config)
         try:
@@ -49,24 +49,55 @@ def register(app: typer.Typer) -> None:
                 f"{cfg.storage_url.split(':', 1)[0]}://…, where one process owns the file. "
                 "Use --workers 1, or set GATEWAY_STORAGE__URL=postgresql://…"
             )
-        host, _, port = cfg.settings.gateway.listen.rpartition(":")
-        configure_logging(log_level.upper())
         os.environ["GATEWAY_CONFIG"] = str(directory.resolve())
-        bounds = parser_limits(cfg.settings.limits.max_header_bytes)
-        uvicorn.run(
-            "gateway.app:app_from_environment",
-            factory=True,
-            host=host.strip("[]") or "127.0.0.1",
-            port=int(port),
-            workers=workers,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            http=bounds.http,
-            h11_max_incomplete_event_size=bounds.h11_max_incomplete_event_size,
-            timeout_keep_alive=bounds.timeout_keep_alive,
-            limit_concurrency=bounds.limit_concurrency,
-        )
+        run_server(GATEWAY_APP, cfg, factory=True, workers=workers, log_level=log_level)
+
+
+GATEWAY_APP = "gateway.app:app_from_environment"
+
+
+def server_options(
+    cfg: GatewayConfig, *, workers: int = 1, listen: str | None = None
+) -> dict[str, Any]:
+    """Everything `gateway serve` tells uvicorn besides the app: the address, the workers,
+    the event loop, the HTTP parser and its bounds (docs/security.md), logging. The HTTP
+    benchmark's bare endpoint (bench/bare_app.py) is served through this same function,
+    so that its baseline runs on exactly the server settings of the gateway."""
+    host, _, port = (listen or cfg.settings.gateway.listen).rpartition(":")
+    bounds = parser_limits(cfg.settings.limits.max_header_bytes)
+    return {
+        "host": host.strip("[]") or "127.0.0.1",
+        "port": int(port),
+        "workers": workers,
+        "loop": "auto",  # uvloop when installed
+        "lifespan": "auto",
+        "log_config": None,  # configure_logging's JSON lines
+        "access_log": False,
+        "server_header": False,
+        "http": bounds.http,
+        "h11_max_incomplete_event_size": bounds.h11_max_incomplete_event_size,
+        "timeout_keep_alive": bounds.timeout_keep_alive,
+        "limit_concurrency": bounds.limit_concurrency,
+    }
+
+
+def run_server(
+    app: str,
+    cfg: GatewayConfig,
+    *,
+    factory: bool,
+    workers: int = 1,
+    log_level: str = "info",
+    listen: str | None = None,
+) -> None:
+    """Serve the ASGI app named `app` ("module:attribute") until stopped, the way
+    `gateway serve` does: JSON logs at `log_level`, then `server_options`."""
+    import uvicorn
+
+    from gateway.logs import configure_logging
+
+    configure_logging(log_level.upper())
+    uvicorn.run(app, factory=factory, **server_options(cfg, workers=workers, listen=listen))
 
 
 @dataclass(frozen=True, slots=True)
