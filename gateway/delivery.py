@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
 import random
 import secrets
 import socket
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -49,6 +49,7 @@ from gateway.backoff import (
 from gateway.config import GatewayConfig
 from gateway.errors import Conflict, GatewayError, NotFound
 from gateway.keys import KeyID, KeyRecord
+from gateway.outbound import Answer, Lanes, post
 from gateway.signatures import sign_request, verify_response
 from gateway.storage.base import (
     AttemptRow,
@@ -83,6 +84,10 @@ class DeliveryPolicy:
 
     concurrency: int = 32  # attempts in flight at once, all recipients together
     per_recipient: int = 8  # attempts in flight to one recipient: a slow one holds few slots
+    # Connections per httpx transport (pool): a recipient's slots are spread over pools of
+    # at most this many, because httpcore walks a whole pool at every request and answer
+    # (gateway/outbound.py; docs/performance.md, Delivery).
+    pool_connections: int = 8
     lease: dt.timedelta = dt.timedelta(seconds=120)  # > the longest attempt, or a twin may start
     backoff_factor: float = 2.0
     breaker_threshold: int = 5  # consecutive failed attempts that open a recipient's breaker
@@ -91,21 +96,12 @@ class DeliveryPolicy:
     answer_limit: int = 65_536  # bytes of a recipient's answer read and kept
     idle_poll: float = 30.0  # longest sleep without a kick (another worker may have queued)
     storage_retry: float = 1.0  # pause after the database failed, before claiming again
-    trust_env: bool = False  # deliver directly; never through proxies named in the environment
 
     def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.per_recipient < 1:
-            raise ValueError("delivery policy: concurrency and per_recipient must be >= 1")
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int | None  # None: no answer (network error, timeout)
-    headers: Mapping[str, str]  # lower-case names, repeated fields joined with ", "
-    body: bytes
-    truncated: bool
-    error: str | None
-    duration_ms: float
+        if self.concurrency < 1 or self.per_recipient < 1 or self.pool_connections < 1:
+            raise ValueError(
+                "delivery policy: concurrency, per_recipient and pool_connections must be >= 1"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +134,7 @@ class DeliveryWorker:
         config: Callable[[], GatewayConfig],
         *,
         key: crypto.PrivateKey,
-        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock,
         policy: DeliveryPolicy | None = None,
         worker_id: str | None = None,
@@ -153,21 +149,17 @@ class DeliveryWorker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._rng = rng or random.Random(secrets.randbits(64))
         self._on_outcome = on_outcome
-        self._own_client = client is None
-        self._client = client or httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=self.policy.concurrency,
-                max_keepalive_connections=self.policy.concurrency,
-            ),
-            follow_redirects=False,
-            trust_env=self.policy.trust_env,
+        # Straight to recipients, never through a proxy named in the environment.
+        self._lanes = Lanes(
+            per_recipient=self.policy.per_recipient,
+            pool_connections=self.policy.pool_connections,
+            transport=transport,
         )
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._breakers: dict[str, CircuitBreaker] = {}
-        self._slots: dict[str, asyncio.Semaphore] = {}
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -189,8 +181,7 @@ class DeliveryWorker:
             self._loop_task = None
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
-        if self._own_client:
-            await self._client.aclose()
+        await self._lanes.aclose()
 
     def breaker(self, recipient: str) -> CircuitBreaker:
         found = self._breakers.get(recipient)
@@ -270,23 +261,17 @@ class DeliveryWorker:
         self._inflight.discard(task)
         self._wake.set()
 
-    def _slot(self, recipient: str) -> asyncio.Semaphore:
-        slot = self._slots.get(recipient)
-        if slot is None:
-            slot = self._slots[recipient] = asyncio.Semaphore(self.policy.per_recipient)
-        return slot
-
     async def _attempt_guarded(self, delivery: Delivery) -> None:
         try:
-            async with self._slot(delivery.recipient):
-                await self._attempt(delivery)
+            async with self._lanes.slot(delivery.recipient) as transport:
+                await self._attempt(delivery, transport)
         except Exception:
             # The lease runs out and the delivery is claimed again: nothing is lost.
             log.exception("delivery: attempt of %s not recorded", delivery.delivery_id)
 
     # ---- one attempt ---------------------------------------------------------------------------
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: Delivery, transport: httpx.AsyncBaseTransport) -> None:
         cfg = self.config()
         recipient = cfg.participants.get(delivery.recipient)
         if recipient is None:
@@ -314,7 +299,7 @@ class DeliveryWorker:
         wire = attach_provenance(delivery.media_type, stored.body, provenance)
         ordinal, round_start = await self._budget(delivery)
         at = self.clock()
-        answer = await self._post(recipient.endpoint, delivery.media_type, wire, cfg, at)
+        answer = await self._post(transport, recipient.endpoint, delivery.media_type, wire, cfg, at)
         await self._record(
             delivery,
             cfg=cfg,
@@ -349,16 +334,21 @@ class DeliveryWorker:
             start = requeues[0].at
         return ordinal, start
 
-    async def _post(
-        self, endpoint: str, media_type: str, wire: bytes, cfg: GatewayConfig, at: dt.datetime
-    ) -> _Answer:
-        url = httpx.URL(endpoint)
-        target = url.raw_path.decode("ascii")
+    async def _post(  # noqa: PLR0917
+        self,
+        transport: httpx.AsyncBaseTransport,
+        endpoint: str,
+        media_type: str,
+        wire: bytes,
+        cfg: GatewayConfig,
+        at: dt.datetime,
+    ) -> Answer:
+        url, authority, target = _parse_endpoint(endpoint)
         headers = {"content-type": media_type}
         headers.update(
             sign_request(
                 "POST",
-                url.netloc.decode("ascii"),
+                authority,
                 target,
                 headers,
                 wire,
@@ -368,33 +358,14 @@ class DeliveryWorker:
                 nonce=secrets.token_urlsafe(16),
             )
         )
-        seconds = cfg.settings.delivery.timeout_seconds
-        timeout = httpx.Timeout(seconds, connect=min(seconds, 5.0))
-        started = time.perf_counter()
-        # httpx's timeouts bound each read; a recipient dripping one byte at a time would
-        # pass them all, so the whole exchange has a deadline too (docs/security.md).
-        deadline = 2 * seconds
-        try:
-            async with (
-                asyncio.timeout(deadline),
-                self._client.stream(
-                    "POST", url, content=wire, headers=headers, timeout=timeout
-                ) as response,
-            ):
-                body, truncated = await _read_limited(response, self.policy.answer_limit)
-                fields: dict[str, str] = {}
-                for name, value in response.headers.multi_items():
-                    key = name.lower()
-                    fields[key] = f"{fields[key]}, {value}" if key in fields else value
-                return _Answer(
-                    response.status_code, fields, body, truncated, None, _ms_since(started)
-                )
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
-            return _Answer(None, {}, b"", False, error, _ms_since(started))
-        except TimeoutError:
-            error = f"TimeoutError: no complete answer within {deadline:g} s"
-            return _Answer(None, {}, b"", False, error, _ms_since(started))
+        return await post(
+            transport,
+            url,
+            list(headers.items()),
+            wire,
+            timeout_seconds=cfg.settings.delivery.timeout_seconds,
+            answer_limit=self.policy.answer_limit,
+        )
 
     async def _record(
         self,
@@ -402,7 +373,7 @@ class DeliveryWorker:
         *,
         cfg: GatewayConfig,
         wire: bytes,
-        answer: _Answer,
+        answer: Answer,
         ordinal: int,
         round_start: dt.datetime,
         at: dt.datetime,
@@ -508,7 +479,7 @@ class DeliveryWorker:
         decision: Delivered | Retry | Stop,
         attempts: int,
         *,
-        answer: _Answer,
+        answer: Answer,
         round_start: dt.datetime,
         now: dt.datetime,
         cfg: GatewayConfig,
@@ -558,7 +529,7 @@ class DeliveryWorker:
     def _next_attempt(
         self,
         attempts: int,
-        answer: _Answer,
+        answer: Answer,
         round_start: dt.datetime,
         now: dt.datetime,
         cfg: GatewayConfig,
@@ -579,7 +550,7 @@ class DeliveryWorker:
         return max(now, min(now + dt.timedelta(seconds=delay), deadline))
 
     def _check_answer(
-        self, recipient: str, answer: _Answer, cfg: GatewayConfig, now: dt.datetime
+        self, recipient: str, answer: Answer, cfg: GatewayConfig, now: dt.datetime
     ) -> _Receipt:
         """Verify a signed 2xx answer with the recipient's own keys. A bad signature is
         recorded as such; the message was still delivered (docs/delivery.md)."""
@@ -809,6 +780,13 @@ def _event_row(
     )
 
 
+@functools.lru_cache(maxsize=256)  # bounded: one entry per endpoint configured (and reloaded)
+def _parse_endpoint(endpoint: str) -> tuple[httpx.URL, str, str]:
+    """The endpoint's URL, its authority and request target (parsed once, not per attempt)."""
+    url = httpx.URL(endpoint)
+    return url, url.netloc.decode("ascii"), url.raw_path.decode("ascii")
+
+
 def _postpone(delivery: Delivery, until: dt.datetime) -> DeliveryUpdate:
     return DeliveryUpdate(
         delivery_id=delivery.delivery_id,
@@ -825,18 +803,3 @@ def _losses(raw: bytes) -> tuple[Loss, ...]:
     return tuple(
         Loss(field=e["field"], source_value=e["source_value"], reason=e["reason"]) for e in entries
     )
-
-
-async def _read_limited(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return b"".join(chunks)[:limit], True
-    return b"".join(chunks), False
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000.0

@@ -150,16 +150,21 @@ _SAFE_INT = 2**53 - 1
 
 def _plain(value: object) -> bool:
     """True when orjson's output with sorted keys IS the RFC 8785 form of ``value``:
-    strings, booleans, null, integers within ±(2^53-1), arrays, and objects whose keys are
-    ASCII (for other keys orjson's UTF-8 order and RFC 8785's UTF-16 order may differ).
-    Both escape exactly '"', '\\' and U+0000-U+001F, the same way, and write every other
-    character as itself (tests/unit/test_canonical_json.py compares them on generated values).
-    Floats, enums and anything else go through the `rfc8785` package."""
+    strings, booleans, null, integers within ±(2^53-1), floats with a fraction between
+    1e-4 and 1e15 in magnitude (both write the shortest round-trip digits in plain decimal
+    there; outside it, or for 1.0 and -0.0, orjson's form differs), arrays, and objects
+    whose keys are ASCII (for other keys orjson's UTF-8 order and RFC 8785's UTF-16 order
+    may differ). Both escape exactly '"', '\\' and U+0000-U+001F, the same way, and write
+    every other character as itself (tests/unit/test_canonical_json.py compares them on
+    generated values). Other floats, enums and anything else go through `rfc8785`."""
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
         return -_SAFE_INT <= value <= _SAFE_INT  # type: ignore[operator]
+    if isinstance(value, float) and kind is float:
+        # e.g. a delivery's duration_ms; NaN and infinities fail the range test.
+        return 1e-4 <= abs(value) < 1e15 and not value.is_integer()
     if kind is dict:
         return all(
             type(k) is str and k.isascii() and _plain(v)

@@ -46,12 +46,11 @@ async def env_with(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 def worker_for(env: Env, handler: Handler, **policy: object) -> DeliveryWorker:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     return DeliveryWorker(
         env.storage,
         lambda: env.config,
         key=env.gateway_key,
-        client=client,
+        transport=httpx.MockTransport(handler),
         clock=utc_now,
         policy=DeliveryPolicy(**policy),  # type: ignore[arg-type]
     )
@@ -168,12 +167,11 @@ def test_kick_wakes_the_worker_and_stop_drains_the_attempt_in_flight(tmp_path: P
 
     async def scenario() -> None:
         async with env_with(tmp_path) as env:
-            client = httpx.AsyncClient(transport=httpx.MockTransport(gated))
             worker = DeliveryWorker(
                 env.storage,
                 lambda: env.config,
                 key=env.gateway_key,
-                client=client,
+                transport=httpx.MockTransport(gated),
                 clock=utc_now,
                 policy=DeliveryPolicy(idle_poll=30),
             )
@@ -191,7 +189,6 @@ def test_kick_wakes_the_worker_and_stop_drains_the_attempt_in_flight(tmp_path: P
             await asyncio.wait_for(stopping, timeout=5)
             done = await env.storage.get_delivery(delivery_id)
             assert done is not None and done.state is DeliveryState.DELIVERED
-            await client.aclose()
 
     asyncio.run(scenario())
 
