@@ -48,9 +48,19 @@ def start_worker(
     if storage_url is not None:
         env["GATEWAY_STORAGE__URL"] = storage_url
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--config", str(cfg.directory),
-         "--log-level", "warning"],
-        cwd=REPO, env=env, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "serve",
+            "--config",
+            str(cfg.directory),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -91,10 +101,12 @@ def fresh_schema(url: str) -> Iterator[str]:
 async def split_load(ports: list[int], reqs: list[bytes], concurrency: int) -> LoadResult:
     """The requests dealt round-robin to the workers, all at once; one combined result."""
     started = time.perf_counter()
-    parts = await asyncio.gather(*(
-        run_load("127.0.0.1", port, reqs[i :: len(ports)], max(1, concurrency // len(ports)))
-        for i, port in enumerate(ports)
-    ))
+    parts = await asyncio.gather(
+        *(
+            run_load("127.0.0.1", port, reqs[i :: len(ports)], max(1, concurrency // len(ports)))
+            for i, port in enumerate(ports)
+        )
+    )
     seconds = time.perf_counter() - started
     statuses: dict[int, int] = {}
     for part in parts:
@@ -124,8 +136,11 @@ def main() -> None:
     results: dict[str, list[LoadResult]] = {}
     with tempfile.TemporaryDirectory() as tmp, fresh_schema(pg_url) as url:
         cfg = bench_config(Path(tmp) / "config")
-        setups = [("sqlite, 1 worker", None, 1), ("postgres, 1 worker", url, 1),
-                  ("postgres, 2 workers", url, 2)]
+        setups = [
+            ("sqlite, 1 worker", None, 1),
+            ("postgres, 1 worker", url, 1),
+            ("postgres, 2 workers", url, 2),
+        ]
         for name, storage_url, n in setups:
             results[name] = []
             with workers(cfg, storage_url, n) as ports:
@@ -135,12 +150,16 @@ def main() -> None:
                     assert set(res.statuses) == {202}, (name, res.statuses)
                     results[name].append(res)
     summary = {name: summarize(res) for name, res in results.items()}
-    print(f"HTTP ingress, {args.requests} requests x {args.runs} runs, {args.concurrency} "
-          f"concurrent senders, {os.cpu_count()} cores shared by everything (medians)")
+    print(
+        f"HTTP ingress, {args.requests} requests x {args.runs} runs, {args.concurrency} "
+        f"concurrent senders, {os.cpu_count()} cores shared by everything (medians)"
+    )
     base = summary["sqlite, 1 worker"]["rate"]
     for name, s in summary.items():
-        print(f"  {name:20}: {s['rate']:7.0f} msg/s  p50 {s['p50_ms']:6.1f} ms  "
-              f"p99 {s['p99_ms']:6.1f} ms  ({s['rate'] / base:.2f}x sqlite)")
+        print(
+            f"  {name:20}: {s['rate']:7.0f} msg/s  p50 {s['p50_ms']:6.1f} ms  "
+            f"p99 {s['p99_ms']:6.1f} ms  ({s['rate'] / base:.2f}x sqlite)"
+        )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
 

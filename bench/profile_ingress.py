@@ -3,11 +3,15 @@ with real SQLite storage and real signatures, in process (no HTTP).
 
     .venv/bin/python -m bench.profile_ingress [--messages N] [--direction interpol|gccpol]
                                               [--top K] [--stages-only]
+    .venv/bin/python -m bench.profile_ingress --pyinstrument tmp/ingress.html
+
 
 Prints a per-stage table (cumulative main-thread CPU µs per message of the functions that
 make up the pipeline, docs/performance.md) and then the top K functions by cumulative time. The
 profiler inflates pure-Python costs more than C ones: read the table for proportions,
-and bench.bench_pipeline for rates.
+and bench.bench_pipeline for rates. ``--pyinstrument PATH`` samples the same run with
+pyinstrument instead (1 ms interval, much less inflation): it prints the call tree and
+writes the interactive HTML (call tree and timeline) to PATH.
 """
 
 from __future__ import annotations
@@ -170,7 +174,11 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--top", type=int, default=35)
     ap.add_argument("--stages-only", action="store_true")
+    ap.add_argument("--pyinstrument", metavar="PATH", help="sample with pyinstrument, HTML here")
     args = ap.parse_args()
+    if args.pyinstrument:
+        sample(args)
+        return
     per_thread: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         run = asyncio.run(
@@ -201,6 +209,34 @@ def main() -> None:
         print(f"  {name:32} {spent / run.messages * 1e6:9.0f} µs")
     if not args.stages_only:
         run.stats.sort_stats("cumulative").print_stats(args.top)
+
+
+def sample(args: argparse.Namespace) -> None:
+    """The same run under pyinstrument's sampling profiler (main thread, async-aware)."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001, async_mode="enabled")
+    with tempfile.TemporaryDirectory() as tmp:
+        run = asyncio.run(
+            drive(
+                Path(tmp) / "config",
+                args.direction,
+                args.messages,
+                concurrency=args.concurrency,
+                profile=False,
+                on_start=profiler.start,
+                on_stop=profiler.stop,
+            )
+        )
+    print(
+        f"{run.messages} {args.direction} messages under pyinstrument: "
+        f"{run.messages / run.seconds:.0f} msg/s (sampled; see bench.bench_pipeline)"
+    )
+    print(profiler.output_text(unicode=True, color=False))
+    out = Path(args.pyinstrument)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(profiler.output_html())
+    print(f"HTML (call tree, timeline): {out}")
 
 
 if __name__ == "__main__":

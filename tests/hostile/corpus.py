@@ -319,21 +319,27 @@ def xml_malformed() -> Iterator[Case]:
             _ROOT[:-1] + ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
             'xsi:schemaLocation="urn:gccpol:alert:1 http://127.0.0.1:9/evil.xsd">',
         ),
-        "processing-instruction": _gcc(_ROOT, '<?xml-stylesheet href="http://127.0.0.1:9/x"?>'
-                                       + _ROOT),
-        "deep-nesting": _gcc("<gcc:Sex>2</gcc:Sex>",
-                             "<gcc:Sex>2</gcc:Sex>" + "<gcc:X>" * 5000 + "</gcc:X>" * 5000),
+        "processing-instruction": _gcc(
+            _ROOT, '<?xml-stylesheet href="http://127.0.0.1:9/x"?>' + _ROOT
+        ),
+        "deep-nesting": _gcc(
+            "<gcc:Sex>2</gcc:Sex>", "<gcc:Sex>2</gcc:Sex>" + "<gcc:X>" * 5000 + "</gcc:X>" * 5000
+        ),
         "deep-unclosed": _DECL + _ROOT + "<gcc:X>" * 100_000,
-        "many-attributes": _gcc(_ROOT, _ROOT[:-1] + "".join(f' a{i}="x"' for i in range(5000))
-                                + ">"),
+        "many-attributes": _gcc(
+            _ROOT, _ROOT[:-1] + "".join(f' a{i}="x"' for i in range(5000)) + ">"
+        ),
         "huge-attribute": _gcc(_ROOT, _ROOT[:-1] + f' a="{"x" * 900_000}">'),
         "duplicate-attribute": _gcc('role="MISSING"', 'role="MISSING" role="WANTED"'),
-        "duplicate-message-id": _gcc("<gcc:MessageType>",
-                                     "<gcc:MessageID>other</gcc:MessageID><gcc:MessageType>"),
-        "cdata-in-id": _gcc("<gcc:Sender>ae-moi</gcc:Sender>",
-                            "<gcc:Sender><![CDATA[ae-moi]]>x</gcc:Sender>"),
-        "comment-in-id": _gcc("<gcc:Sender>ae-moi</gcc:Sender>",
-                              "<gcc:Sender>ae<!-- c -->-moi-x</gcc:Sender>"),
+        "duplicate-message-id": _gcc(
+            "<gcc:MessageType>", "<gcc:MessageID>other</gcc:MessageID><gcc:MessageType>"
+        ),
+        "cdata-in-id": _gcc(
+            "<gcc:Sender>ae-moi</gcc:Sender>", "<gcc:Sender><![CDATA[ae-moi]]>x</gcc:Sender>"
+        ),
+        "comment-in-id": _gcc(
+            "<gcc:Sender>ae-moi</gcc:Sender>", "<gcc:Sender>ae<!-- c -->-moi-x</gcc:Sender>"
+        ),
         "encoding-latin1-declared": text.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"'),
         "encoding-utf16-declared": text.replace('encoding="UTF-8"', 'encoding="UTF-16"'),
         "encoding-ebcdic-declared": text.replace('encoding="UTF-8"', 'encoding="cp037"'),
@@ -345,8 +351,9 @@ def xml_malformed() -> Iterator[Case]:
         "surrogate-char-ref": _gcc("AL MAZROUEI", "&#xD800;"),
         "hijri-arabic-indic-digits": _gcc("<gcc:Hijri>1448-06-10<", "<gcc:Hijri>١٤٤٨-٠٦-١٠<"),
         "hijri-extended-arabic-digits": _gcc("<gcc:Hijri>1448-06-10<", "<gcc:Hijri>۱۴۴۸-۰۶-۱۰<"),
-        "gregorian-fullwidth-digits": _gcc("<gcc:Gregorian>2026-11-20<",
-                                           "<gcc:Gregorian>２０２６-１１-２０<"),
+        "gregorian-fullwidth-digits": _gcc(
+            "<gcc:Gregorian>2026-11-20<", "<gcc:Gregorian>２０２６-１１-２０<"
+        ),
         "hijri-tatweel": _gcc("<gcc:Hijri>1448-06-10<", "<gcc:Hijri>1448-0\u06406-10<"),
         "hijri-bidi-override": _gcc("<gcc:Hijri>1448-06-10<", "<gcc:Hijri>\u202e1448-06-10<"),
         "hijri-disagrees-with-gregorian": _gcc("<gcc:Hijri>1448-06-10<", "<gcc:Hijri>1448-07-10<"),
@@ -367,10 +374,12 @@ def xml_malformed() -> Iterator[Case]:
         "weight-exponent": _gcc("<gcc:WeightKg>55<", "<gcc:WeightKg>5.5e1<"),
         "sex-unknown": _gcc("<gcc:Sex>2<", "<gcc:Sex>7<"),
         "message-type-unknown": _gcc("<gcc:MessageType>NEW<", "<gcc:MessageType>DELETE<"),
-        "classification-unknown": _gcc("<gcc:Classification>RESTRICTED<",
-                                       "<gcc:Classification>COSMIC<"),
-        "message-id-missing": _gcc("<gcc:MessageID>0b6c1f0e-3f5e-4c7e-9a57-4bb0f5f6a2d1"
-                                   "</gcc:MessageID>", ""),
+        "classification-unknown": _gcc(
+            "<gcc:Classification>RESTRICTED<", "<gcc:Classification>COSMIC<"
+        ),
+        "message-id-missing": _gcc(
+            "<gcc:MessageID>0b6c1f0e-3f5e-4c7e-9a57-4bb0f5f6a2d1</gcc:MessageID>", ""
+        ),
         "alert-missing": text.split("<gcc:Alert>")[0] + "</gcc:Message>",
         "unknown-element": _gcc("<gcc:Sex>2</gcc:Sex>", "<gcc:Sex>2</gcc:Sex><gcc:Evil/>"),
         "long-name": _gcc("AL MAZROUEI", "A" * 200_000),
@@ -428,8 +437,7 @@ def envelope_cases() -> Iterator[Case]:
 
     def env(name: str, **kw: Any) -> Case:
         kw.setdefault("sign_as", INTERPOL_SENDER)
-        return Case(f"envelope/{name}", kw.pop("body", body), kw.pop("media_type", INTERPOL),
-                    **kw)
+        return Case(f"envelope/{name}", kw.pop("body", body), kw.pop("media_type", INTERPOL), **kw)
 
     yield env("unsigned", sign_as=None)
     yield env("unsigned-gcc", sign_as=None, body=gcc_text().encode(), media_type=GCCPOL)
@@ -444,8 +452,10 @@ def envelope_cases() -> Iterator[Case]:
     yield env("signed-by-other-participant", sign_as="ncb-fr")
     # Duplicate fields: RFC 9110 §5.3 combines them; a dictionary's last member wins.
     yield env("duplicate-signature-garbage-last", rewrite=_add("Signature", "sig1=:AAAA:"))
-    yield env("duplicate-signature-input-last",
-              rewrite=_add("Signature-Input", 'sig1=("@method");created=1;keyid="x"'))
+    yield env(
+        "duplicate-signature-input-last",
+        rewrite=_add("Signature-Input", 'sig1=("@method");created=1;keyid="x"'),
+    )
     yield env("duplicate-content-type", rewrite=_add("Content-Type", "application/json"))
     yield env("duplicate-content-digest", rewrite=_add("Content-Digest", "sha-256=:AAAA:"))
     # h11 unfolds obs-fold (RFC 9112 §5.2 allows it); the unfolded value no longer verifies.
@@ -510,14 +520,25 @@ def envelope_cases() -> Iterator[Case]:
         yield env(f"absurd-created/{name}", created_offset=offset)
     yield env("authority-other", rewrite=_replace("host", "evil.example"))
     yield env("header-40k", rewrite=_add("X-Pad", "p" * 40_000), expect=frozenset({431}))
-    yield env("headers-600-fields", expect=frozenset({431}),
-              rewrite=lambda h: [*h, *((f"X-F{i}", "v" * 60) for i in range(600))])
+    yield env(
+        "headers-600-fields",
+        expect=frozenset({431}),
+        rewrite=lambda h: [*h, *((f"X-F{i}", "v" * 60) for i in range(600))],
+    )
     yield env("header-300k", rewrite=_add("X-Pad", "p" * 300_000), layer="server")
-    yield env("body-2mib", sign_as=None, body=b"{" + b" " * (2 * 1024 * 1024) + b"}",
-              expect=frozenset({413}))
-    yield env("body-2mib-chunked", sign_as=None, body=b"[" * (2 * 1024 * 1024),
-              rewrite=lambda h: [*h, ("Transfer-Encoding", "chunked")],
-              expect=frozenset({413}))
+    yield env(
+        "body-2mib",
+        sign_as=None,
+        body=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+        expect=frozenset({413}),
+    )
+    yield env(
+        "body-2mib-chunked",
+        sign_as=None,
+        body=b"[" * (2 * 1024 * 1024),
+        rewrite=lambda h: [*h, ("Transfer-Encoding", "chunked")],
+        expect=frozenset({413}),
+    )
 
 
 def _param(signature_input: str, name: str, value: str) -> str:

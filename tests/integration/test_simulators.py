@@ -199,6 +199,10 @@ def test_control_modes_over_http(tmp_path: Path) -> None:
                         await http.get(f"{rig.sim.base_url}/healthz")
                     except httpx.ConnectError:
                         return True
+                    except (httpx.ReadError, httpx.RemoteProtocolError):
+                        # a kept-alive connection closed as the inbox went down: ask again
+                        # on a new one, which decides
+                        return False
                     return False
 
                 await until(refused)
