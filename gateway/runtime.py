@@ -197,8 +197,7 @@ class Gateway:
         if cp is not None:
             self.metrics.tree_size.set(cp.tree_size)
             self.metrics.checkpoint_age.set((self.clock() - cp.signed_at).total_seconds())
-        pending = await self.storage.list_deliveries(DeliveryState.PENDING, 100_000)
-        self.metrics.queue_depth.set(len(pending))
+        self.metrics.queue_depth.set(await self.storage.count_deliveries(DeliveryState.PENDING))
 
     def log_event(self, name: str, **fields: Any) -> None:
         log.info(name, extra={"fields": fields})

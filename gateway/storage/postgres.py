@@ -425,6 +425,12 @@ class PostgresStorage:
         )
         return [rows.delivery_from_row(r) for r in found]
 
+    async def count_deliveries(self, state: DeliveryState) -> int:
+        found = await self._fetch(
+            "SELECT count(*) FROM deliveries WHERE state = %s", (DeliveryState(state).value,)
+        )
+        return int(found[0][0])
+
     async def deliveries_of_message(self, message_id: str) -> list[Delivery]:
         found = await self._fetch(
             f"SELECT {rows.DELIVERY_COLUMNS} FROM deliveries WHERE message_id = %s"

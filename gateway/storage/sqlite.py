@@ -473,6 +473,14 @@ class SqliteStorage:
             lambda c: [rows.delivery_from_row(r) for r in c.execute(sql, (*params, limit))]
         )
 
+    async def count_deliveries(self, state: DeliveryState) -> int:
+        value = DeliveryState(state).value
+        return await self._read(
+            lambda c: int(
+                c.execute("SELECT count(*) FROM deliveries WHERE state = ?", (value,)).fetchone()[0]
+            )
+        )
+
     async def deliveries_of_message(self, message_id: str) -> list[Delivery]:
         return await self._read(
             lambda c: [

@@ -395,6 +395,9 @@ async def test_list_deliveries_by_state_with_cursor(storage: Storage) -> None:
     assert [d.delivery_id for d in await storage.list_deliveries(DeliveryState.DEAD, 9)] == [
         "msg-00001:gcc-ae"
     ]
+    assert await storage.count_deliveries(DeliveryState.PENDING) == 5
+    assert await storage.count_deliveries(DeliveryState.DEAD) == 1
+    assert await storage.count_deliveries(DeliveryState.DELIVERED) == 0
 
 
 # ---- audit log search -------------------------------------------------------------------------

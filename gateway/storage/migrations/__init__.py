@@ -27,7 +27,7 @@ def bundled_migrations(backend: str) -> list[Migration]:
     folder = resources.files(f"gateway.storage.migrations.{backend}")
     found: list[Migration] = []
     for entry in folder.iterdir():
-        match = _NAME.match(entry.name)
+        match = _NAME.fullmatch(entry.name)
         if match is not None:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
