@@ -401,9 +401,9 @@ def _settings(raw: dict[str, Any], applied: Mapping[str, str], report: _Report) 
                 report.issues[i] = ConfigProblem("environment", env, issue.message)
         return None
     gw = settings.gateway
-    if not _ID.match(gw.id):
+    if not _ID.fullmatch(gw.id):
         report.add("gateway.toml", "gateway.id", f"expected letters, digits, . _ -; got {gw.id!r}")
-    if not _KEYID.match(gw.signing_keyid):
+    if not _KEYID.fullmatch(gw.signing_keyid):
         report.add(
             "gateway.toml", "gateway.signing_keyid", f"not a valid keyid: {gw.signing_keyid!r}"
         )
@@ -510,7 +510,7 @@ def _participant(
 ) -> Participant:
     where = f"participant[{index}]"
     file = "participants.toml"
-    if not _ID.match(model.id) or model.id == "national-system-of-nationality":
+    if not _ID.fullmatch(model.id) or model.id == "national-system-of-nationality":
         report.add(
             file, f"{where}.id", f"expected letters, digits, . _ - (no colon); got {model.id!r}"
         )
@@ -542,7 +542,7 @@ def _participant(
     keyids: list[str] = []
     for k, key in enumerate(model.key):
         kwhere = f"{where}.key[{k}]"
-        if not _KEYID.match(key.keyid):
+        if not _KEYID.fullmatch(key.keyid):
             report.add(file, f"{kwhere}.keyid", f"not a valid keyid: {key.keyid!r}")
         raw = _public_key(directory, kwhere, key, report, files)
         if key.keyid in keys:
@@ -656,7 +656,7 @@ def _operators(raw: dict[str, Any], report: _Report) -> list[Operator]:
             report.add("operators.toml", f"{where}.role", str(exc))
             continue
         digest = model.token_sha256.lower()
-        if not _HEX64.match(digest):
+        if not _HEX64.fullmatch(digest):
             report.add(
                 "operators.toml",
                 f"{where}.token_sha256",

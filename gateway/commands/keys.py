@@ -27,7 +27,7 @@ class NewKeyPair:
 
 def write_key_pair(name: str, directory: Path) -> NewKeyPair:
     """Write NAME.pem (PKCS#8, mode 0600) and NAME.pub.pem; never overwrite either."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise CliError(f"key name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
     private_path, public_path = directory / f"{name}.pem", directory / f"{name}.pub.pem"
     for path in (private_path, public_path):

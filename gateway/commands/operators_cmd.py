@@ -18,7 +18,7 @@ def add_operator(directory: Path, name: str, role: str) -> str:
     """Append an operator to operators.toml; return the new token (shown once, never stored)."""
     from gateway.operators import Role, new_token, token_digest
 
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise CliError(f"operator name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
     try:
         Role.parse(role)

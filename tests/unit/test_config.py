@@ -451,3 +451,14 @@ def test_signing_key_checked_only_when_required(folder: Path) -> None:
 def test_signing_key_that_does_not_parse(folder: Path) -> None:
     (folder / "keys" / "gateway.pem").write_text("not a key")
     one(problems(folder, require_signing_key=True), "gateway.signing_key", "unencrypted PKCS#8")
+
+
+@pytest.mark.parametrize(
+    ("variable", "key"),
+    [("GATEWAY_GATEWAY__ID", "gateway.id"), ("GATEWAY_GATEWAY__SIGNING_KEYID", "signing_keyid")],
+)
+def test_identifiers_with_a_trailing_newline_are_refused(
+    folder: Path, variable: str, key: str
+) -> None:
+    # Python's "$" also matches before a final "\n": identifiers are matched whole
+    one(problems(folder, {variable: "gateway-1\n"}), key)

@@ -78,3 +78,18 @@ def test_country_codes_are_assigned_alpha2() -> None:
     assert not interpol.is_wire_country("XX")
     assert not interpol.is_wire_country("sa")
     assert all(codes.is_alpha2(c) for c in ("FR", "AE", "SA"))
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda: interpol.parse_wire_date("1980/05/13\n"),
+        lambda: interpol.parse_wire_datetime("2026-11-29T10:00:00Z\n"),
+        lambda: interpol._check_uuid("0b7c4c1e-3f7a-4f0e-9a39-5d2a6c1e8b10\n"),
+    ],
+    ids=["date", "date-time", "uuid"],
+)
+def test_a_trailing_newline_is_refused(check: object) -> None:
+    # Python's "$" also matches before a final "\n"; the wire values must end where they end.
+    with pytest.raises(ValueError):
+        check()  # type: ignore[operator]
