@@ -50,6 +50,7 @@ from gateway.config import GatewayConfig
 from gateway.errors import Conflict, GatewayError, NotFound
 from gateway.keys import KeyID, KeyRecord
 from gateway.outbound import Answer, Lanes, post
+from gateway.randomness import random_nonce
 from gateway.signatures import sign_request, verify_response
 from gateway.storage.base import (
     AttemptRow,
@@ -355,7 +356,7 @@ class DeliveryWorker:
                 key=self.key,
                 keyid=cfg.settings.gateway.signing_keyid,
                 created=int(at.timestamp()),
-                nonce=secrets.token_urlsafe(16),
+                nonce=random_nonce(16),
             )
         )
         return await post(

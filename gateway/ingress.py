@@ -41,6 +41,7 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from gateway.randomness import random_uuid
 from gateway.ratelimit import Slot, too_many
 from gateway.routing import RoutingDecision, facts_from_message, route
 from gateway.runtime import Gateway
@@ -444,7 +445,7 @@ async def _route_and_record(ctx: _Context, facts: IngressFacts) -> Receipt:
                 )
             )
             continue
-        delivery_id = str(uuid.uuid4())
+        delivery_id = str(random_uuid())
         translations.append(tr)
         outcomes.append(
             RecipientOutcome(

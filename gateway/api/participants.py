@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,6 +11,7 @@ from gateway.api._http import combined_headers, gateway_of, raw_path, read_body
 from gateway.errors import Forbidden, GatewayError, NotFound
 from gateway.ingress import InboundRequest, accept_message, refuse_early
 from gateway.problems import problem_response
+from gateway.randomness import random_nonce
 from gateway.runtime import Gateway
 from gateway.signatures import sign_response, verify_request
 
@@ -29,7 +28,7 @@ def signed_json(gw: Gateway, status: int, body: bytes) -> Response:
             key=gw.signing_key,
             keyid=gw.config.settings.gateway.signing_keyid,
             created=now,
-            nonce=secrets.token_urlsafe(16),
+            nonce=random_nonce(16),
         )
     )
     return Response(content=body, status_code=status, headers=headers)
