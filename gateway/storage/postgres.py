@@ -31,6 +31,7 @@ import psycopg
 import psycopg_pool
 from psycopg import errors
 
+from gateway.audit.tree import UpperNodeCache
 from gateway.storage import postgres_writes as writes
 from gateway.storage import sqlite_rows as rows
 from gateway.storage.base import (
@@ -106,6 +107,10 @@ class PostgresNodeReader:
         self._storage = storage
 
     def get_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        # the tree's upper levels from memory (tree.UpperNodeCache), the rest in one query
+        return self._storage.node_cache.read(keys, self._fetch)
+
+    def _fetch(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         return self._storage.run_from_thread(self._storage.get_nodes(keys))
 
 
@@ -130,6 +135,7 @@ class PostgresStorage:
         self._connect_timeout = connect_timeout
         self._clock = clock
         self._pool: Pool | None = None
+        self.node_cache = UpperNodeCache()  # stored nodes never change
         self._loop: asyncio.AbstractEventLoop | None = None
         self.schema = ""
         self._index_lock = 0

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from gateway.audit.tree import UpperNodeCache
 from gateway.storage import sqlite_rows as rows
 from gateway.storage import sqlite_writes as writes
 from gateway.storage.base import (
@@ -68,6 +69,10 @@ class SqliteNodeReader:
         self._storage = storage
 
     def get_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        # the tree's upper levels from memory (tree.UpperNodeCache), the rest in one read
+        return self._storage.node_cache.read(keys, self._fetch)
+
+    def _fetch(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         return self._storage.read_now(lambda conn: _get_nodes(conn, keys))
 
 
@@ -227,6 +232,7 @@ class SqliteStorage:
         self._readers_lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
         self._nonces = NonceFilter()
+        self.node_cache = UpperNodeCache()  # stored nodes never change
 
     # ---- lifecycle ----------------------------------------------------------------------
 

@@ -173,3 +173,58 @@ def test_a_store_missing_nodes_is_reported() -> None:
         inclusion_proof(store, 3, 9)
     with pytest.raises(MissingNodesError):
         append_leaves(MemoryNodeStore(), 5, [leaf_hash(b"x")])
+
+
+# ---- the upper-level node cache -------------------------------------------------------------
+
+
+def _cached_store(leaves: int) -> MemoryNodeStore:
+    store = MemoryNodeStore()
+    store.put_nodes(append_leaves(store, 0, [bytes([i % 251]) * 32 for i in range(leaves)]))
+    return store
+
+
+def test_upper_node_cache_answers_what_the_store_answers_and_reads_less() -> None:
+    from gateway.audit.tree import UpperNodeCache
+
+    store = _cached_store(5000)
+    cache = UpperNodeCache(min_level=8)
+
+    class Through:
+        def get_nodes(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+            return cache.read(keys, store.get_nodes)
+
+    rng = random.Random(5)
+    for _ in range(200):
+        i = rng.randrange(5000)
+        assert inclusion_proof(Through(), i, 5000) == inclusion_proof(store, i, 5000)
+    before = store.keys_read
+    for _ in range(50):
+        inclusion_proof(Through(), rng.randrange(5000), 5000)
+    per_proof = (store.keys_read - before) / 50
+    # the nodes of level >= 8 (5000 / 256: ~20 of them) now come from memory
+    assert 0 < len(cache) <= 40 and per_proof < len(inclusion_keys(0, 5000)) - 3
+
+
+def test_upper_node_cache_keeps_high_levels_only_and_never_absent_keys() -> None:
+    from gateway.audit.tree import UpperNodeCache
+
+    cache = UpperNodeCache(limit=4, min_level=2)
+    known = {(2, 0): b"a" * 32, (3, 0): b"b" * 32, (1, 0): b"c" * 32}
+    asked: list[list[tuple[int, int]]] = []
+
+    def fetch(keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        asked.append(list(keys))
+        return {k: known[k] for k in keys if k in known}
+
+    keys = [(1, 0), (2, 0), (3, 0), (4, 0)]
+    assert cache.read(keys, fetch) == {k: known[k] for k in keys[:3]}
+    assert cache.read(keys, fetch) == {k: known[k] for k in keys[:3]}
+    assert asked == [keys, [(1, 0), (4, 0)]]  # level 1 is below the cache; (4, 0) is absent
+    # past the limit, the lowest cached level is dropped and the bound holds
+    cache.read([(2, i) for i in range(1, 6)], lambda ks: {k: b"x" * 32 for k in ks})
+    assert len(cache) <= 4 and cache.level == 3
+    calls = len(asked)
+    assert cache.read([(3, 0)], fetch) == {(3, 0): b"b" * 32}  # kept: from memory
+    assert cache.read([(2, 0)], fetch) == {(2, 0): b"a" * 32}  # dropped: from the store
+    assert asked[calls:] == [[(2, 0)]]
