@@ -85,11 +85,15 @@ class UpperNodeCache:
 
     MIN_LEVEL = 8
     LIMIT = 32_768
+    RANGES = 1024
 
     def __init__(self, limit: int = LIMIT, min_level: int = MIN_LEVEL) -> None:
         self.limit = limit
         self.level = min_level
         self._nodes: dict[NodeKey, bytes] = {}
+        # MTH of composite (several-node) leaf ranges, for `range_memo` (see _hashes_of):
+        # a range's leaves, once stored, never change, so neither does its hash
+        self.ranges: dict[tuple[int, int], bytes] = {}
 
     def __len__(self) -> int:
         return len(self._nodes)
@@ -260,9 +264,29 @@ def _consistency_ranges(old_size: int, tree_size: int) -> list[tuple[int, int]]:
 
 
 def _hashes_of(store: NodeStore, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    # A store may remember the MTH of composite ranges (`UpperNodeCache.ranges`): the right
+    # edge's range is the same for every proof at one tree size, and several nodes each.
+    memo: dict[tuple[int, int], bytes] | None = getattr(store, "range_memo", None)
     tilings = [_range_keys(a, b) for a, b in ranges]
-    nodes = _read(store, (k for keys in tilings for k in keys))
-    return [_fold(keys, nodes) for keys in tilings]
+    known = [
+        None if memo is None or len(t) == 1 else memo.get(r)
+        for t, r in zip(tilings, ranges, strict=True)
+    ]
+    nodes = _read(
+        store, (k for keys, h in zip(tilings, known, strict=True) if h is None for k in keys)
+    )
+    out: list[bytes] = []
+    for keys, remembered, r in zip(tilings, known, ranges, strict=True):
+        if remembered is not None:
+            out.append(remembered)
+            continue
+        h = _fold(keys, nodes)
+        if memo is not None and len(keys) > 1:
+            if len(memo) >= UpperNodeCache.RANGES:
+                memo.clear()  # a new tree size every checkpoint: old ranges go stale
+            memo[r] = h
+        out.append(h)
+    return out
 
 
 def inclusion_keys(index: int, tree_size: int) -> list[NodeKey]:

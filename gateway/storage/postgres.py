@@ -110,6 +110,10 @@ class PostgresNodeReader:
         # the tree's upper levels from memory (tree.UpperNodeCache), the rest in one query
         return self._storage.node_cache.read(keys, self._fetch)
 
+    @property
+    def range_memo(self) -> dict[tuple[int, int], bytes]:
+        return self._storage.node_cache.ranges
+
     def _fetch(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         return self._storage.run_from_thread(self._storage.get_nodes(keys))
 

@@ -72,6 +72,10 @@ class SqliteNodeReader:
         # the tree's upper levels from memory (tree.UpperNodeCache), the rest in one read
         return self._storage.node_cache.read(keys, self._fetch)
 
+    @property
+    def range_memo(self) -> dict[tuple[int, int], bytes]:
+        return self._storage.node_cache.ranges
+
     def _fetch(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         return self._storage.read_now(lambda conn: _get_nodes(conn, keys))
 

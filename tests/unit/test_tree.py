@@ -228,3 +228,29 @@ def test_upper_node_cache_keeps_high_levels_only_and_never_absent_keys() -> None
     assert cache.read([(3, 0)], fetch) == {(3, 0): b"b" * 32}  # kept: from memory
     assert cache.read([(2, 0)], fetch) == {(2, 0): b"a" * 32}  # dropped: from the store
     assert asked[calls:] == [[(2, 0)]]
+
+
+def test_remembered_range_hashes_give_the_same_proofs_with_fewer_reads() -> None:
+    from gateway.audit.tree import UpperNodeCache
+
+    store = _cached_store(1000)  # 1000 = 0b1111101000: the right edge is several nodes
+    cache = UpperNodeCache()
+
+    class Remembering:
+        range_memo = cache.ranges
+
+        def get_nodes(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+            return store.get_nodes(keys)
+
+    for size in (1000, 999, 640):  # proofs at several tree sizes share one memo
+        for i in range(0, size, 7):
+            assert inclusion_proof(Remembering(), i, size) == inclusion_proof(store, i, size)
+        for old in range(1, size, 37):
+            assert consistency_proof(Remembering(), old, size) == consistency_proof(
+                store, old, size
+            )
+    assert cache.ranges  # composite ranges were remembered...
+    before = store.keys_read
+    inclusion_proof(Remembering(), 3, 1000)
+    with_memo = store.keys_read - before
+    assert with_memo < len(inclusion_keys(3, 1000))  # ...and are not read again
