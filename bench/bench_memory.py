@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -53,7 +52,6 @@ from gateway import crypto
 from gateway.audit_verify import verify_storage
 from gateway.commands.audit_cmd import verifier_key_from_config
 from gateway.config import load_config
-from gateway.signatures import sign_request
 from gateway.storage import open_storage
 from tests.harness import GatewayFixture, pem_private
 from tests.messages import INTERPOL, interpol_red
@@ -170,14 +168,7 @@ def signed_batch(cfg: GatewayFixture, first: int, count: int) -> list[bytes]:
     out = []
     for n in range(first, first + count):
         body = interpol_red(entity_id=f"2026/{n:06d}")  # a notice of its own, as in life
-        headers = {"content-type": INTERPOL}
-        headers.update(
-            sign_request(
-                "POST", cfg.authority, "/v1/messages", headers, body,
-                key=cfg.keys["ipsg"], keyid=cfg.keyid("ipsg"), created=now,
-                nonce=secrets.token_urlsafe(16),
-            )
-        )  # fmt: skip
+        headers = cfg.signed_headers("ipsg", body, INTERPOL, created=now)
         out.append(build_request(cfg.authority, "/v1/messages", headers, body))
     return out
 
@@ -335,7 +326,12 @@ def main() -> None:
                 target=TARGET,
                 detail=(
                     f"log of {log_messages:,} messages ({report.events:,} entries) + {messages} "
-                    f"real ones; slope over the 2nd half {big.slope():+.0f} KiB/1000 msgs; "
+                    "real ones; "
+                    + (
+                        ""
+                        if args.quick
+                        else f"slope over the 2nd half {big.slope():+.0f} KiB/1000 msgs; "
+                    )
                     + versus
                 ),
                 samples=[round(rss * mib, 2) for _, rss in big.samples],

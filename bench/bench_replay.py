@@ -29,7 +29,6 @@ from gateway.capture import read_capture  # noqa: E402
 from gateway.commands.audit_cmd import _export_capture  # noqa: E402
 from gateway.commands.replay import replay_capture  # noqa: E402
 from gateway.replay import VirtualClock  # noqa: E402
-from gateway.signatures import sign_request  # noqa: E402
 from tests.harness import GatewayFixture, write_config  # noqa: E402
 from tests.messages import GCCPOL, INTERPOL, gcc_missing, interpol_red  # noqa: E402
 
@@ -57,15 +56,10 @@ async def _record(cfg: GatewayFixture, count: int) -> None:
             for i in range(count):
                 clock.now = START + dt.timedelta(milliseconds=100 * i)
                 pid, body, media_type = _request(i)
-                headers = {"content-type": media_type}
-                headers |= sign_request(
-                    "POST",
-                    cfg.authority,
-                    "/v1/messages",
-                    headers,
+                headers = cfg.signed_headers(
+                    pid,
                     body,
-                    key=cfg.keys[pid],
-                    keyid=cfg.keyid(pid),
+                    media_type,
                     created=int(clock.now.timestamp()),
                     nonce=secrets.token_urlsafe(12),
                 )

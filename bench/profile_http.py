@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import cProfile
 import pstats
-import secrets
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -32,7 +31,6 @@ from gateway.api import participants
 from gateway.app import create_app
 from gateway.ingress import InboundRequest, Receipt, accept_message
 from gateway.runtime import Gateway, utc_now
-from gateway.signatures import sign_request
 from tests.harness import GatewayFixture
 from tests.messages import INTERPOL, interpol_red
 
@@ -41,20 +39,7 @@ Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 def signed(cfg: GatewayFixture) -> tuple[list[tuple[bytes, bytes]], bytes]:
     body = interpol_red()
-    headers = {"content-type": INTERPOL}
-    headers.update(
-        sign_request(
-            "POST",
-            cfg.authority,
-            "/v1/messages",
-            headers,
-            body,
-            key=cfg.keys["ipsg"],
-            keyid=cfg.keyid("ipsg"),
-            created=int(time.time()),
-            nonce=secrets.token_urlsafe(16),
-        )
-    )
+    headers = cfg.signed_headers("ipsg", body, INTERPOL)
     raw = [(b"host", cfg.authority.encode()), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     return raw, body

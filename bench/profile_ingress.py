@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import cProfile
 import pstats
-import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,7 +30,6 @@ from bench.bench_config import bench_config
 from gateway.config import load_config
 from gateway.ingress import InboundRequest, accept_message
 from gateway.runtime import Gateway, utc_now
-from gateway.signatures import sign_request
 from gateway.storage import open_storage
 from tests.harness import GatewayFixture
 from tests.messages import GCCPOL, INTERPOL, gcc_missing, interpol_red
@@ -86,20 +84,7 @@ def signer(cfg: GatewayFixture, direction: str) -> Callable[[], InboundRequest]:
 
     def one() -> InboundRequest:
         body = make()
-        headers = {"content-type": media}
-        headers.update(
-            sign_request(
-                "POST",
-                cfg.authority,
-                "/v1/messages",
-                headers,
-                body,
-                key=cfg.keys[sender],
-                keyid=cfg.keyid(sender),
-                created=int(time.time()),
-                nonce=secrets.token_urlsafe(16),
-            )
-        )
+        headers = cfg.signed_headers(sender, body, media)
         return InboundRequest("POST", cfg.authority, "/v1/messages", headers, body, utc_now())
 
     return one

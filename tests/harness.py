@@ -76,6 +76,36 @@ class GatewayFixture:
     def auth(self, role: str = "admin") -> dict[str, str]:
         return {"authorization": f"Bearer {self.tokens[role]}"}
 
+    def signed_headers(
+        self,
+        participant: str,
+        body: bytes,
+        media_type: str,
+        *,
+        path: str = "/v1/messages",
+        created: int | None = None,
+        nonce: str | None = None,
+    ) -> dict[str, str]:
+        """Content-Type plus the RFC 9421 headers of ``participant``'s POST of ``body`` to
+        ``path`` on this gateway (a fresh nonce unless one is given)."""
+        from gateway.signatures import sign_request
+
+        headers = {"content-type": media_type}
+        headers.update(
+            sign_request(
+                "POST",
+                self.authority,
+                path,
+                headers,
+                body,
+                key=self.keys[participant],
+                keyid=self.keyid(participant),
+                created=created if created is not None else int(time.time()),
+                nonce=nonce or secrets.token_urlsafe(16),
+            )
+        )
+        return headers
+
 
 def write_config(
     directory: Path,
@@ -166,21 +196,8 @@ def sign_and_post(
     nonce: str | None = None,
     path: str = "/v1/messages",
 ) -> httpx.Response:
-    from gateway.signatures import sign_request
-
-    headers = {"content-type": media_type}
-    headers.update(
-        sign_request(
-            "POST",
-            cfg.authority,
-            path,
-            headers,
-            body,
-            key=cfg.keys[participant],
-            keyid=cfg.keyid(participant),
-            created=created if created is not None else int(time.time()),
-            nonce=nonce or secrets.token_urlsafe(16),
-        )
+    headers = cfg.signed_headers(
+        participant, body, media_type, path=path, created=created, nonce=nonce
     )
     c = client or httpx.Client()
     try:

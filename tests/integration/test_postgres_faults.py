@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import secrets
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -56,22 +54,7 @@ def _config(tmp_path: Path) -> tuple[GatewayFixture, dict[str, int]]:
 
 def _post(cfg: GatewayFixture, url: str, body: bytes, client: httpx.Client) -> httpx.Response:
     """Sign for the public authority and send to one worker (what a load balancer does)."""
-    from gateway.signatures import sign_request
-
-    headers = {"content-type": INTERPOL_MT}
-    headers.update(
-        sign_request(
-            "POST",
-            cfg.authority,
-            "/v1/messages",
-            headers,
-            body,
-            key=cfg.keys["ipsg"],
-            keyid=cfg.keyid("ipsg"),
-            created=int(time.time()),
-            nonce=secrets.token_urlsafe(16),
-        )
-    )
+    headers = cfg.signed_headers("ipsg", body, INTERPOL_MT)
     headers["host"] = cfg.authority  # the load balancer keeps the public Host
     return client.post(f"{url}/v1/messages", content=body, headers=headers)
 
