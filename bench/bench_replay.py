@@ -96,8 +96,15 @@ def generate(path: Path, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--capture", type=Path, default=Path("/tmp/bench-replay-capture.jsonl"))
+    parser.add_argument(
+        "--capture",
+        type=Path,
+        help="the recorded exchange to replay (made if absent; default: one per --count "
+        "in the temporary directory, kept for the next run)",
+    )
     args = parser.parse_args()
+    if args.capture is None:  # one file per size: a quick run's capture is not a full one's
+        args.capture = Path(tempfile.gettempdir()) / f"bench-replay-capture-{args.count}.jsonl"
     if not args.capture.exists():
         generate(args.capture, args.count)
     started = time.perf_counter()
