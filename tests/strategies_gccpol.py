@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from schemas import gccpol as wire
 from schemas import hijri
-from schemas.canonical import PartialDate
+from schemas.canonical import CanonicalMessage, PartialDate, Reference
 
 ARABIC_GIVEN = ("محمد", "عبدالله", "سعد", "مريم", "خالد", "سالم", "فاطمة", "نورة", "أحمد", "علي")
 ARABIC_FAMILY = ("القحطاني", "المزروعي", "الكعبي", "الدوسري", "آل سعود", "الهاشمي")
@@ -334,3 +334,20 @@ def provenances(draw: st.DrawFn) -> wire.Provenance:
 def gccpol_messages() -> st.SearchStrategy[bytes]:
     """Valid GCCPOL alert documents as the XML bytes a sender would post."""
     return wire_messages().map(wire.write_message)
+
+
+def with_gccpol_reference(message: CanonicalMessage) -> CanonicalMessage:
+    """What the gateway does before encoding for a GCC recipient (ingress.with_references):
+    a GCCPOL reference minted when the notice has none (left as is when none can be)."""
+    from adapters._errors import TranslationRefused
+    from adapters.gccpol import mint_gccpol_reference
+
+    notice = message.notice
+    if notice.reference("GCCPOL") is None:
+        try:
+            minted = mint_gccpol_reference(notice)
+        except TranslationRefused:
+            return message
+        refs = (*notice.references, Reference(system="GCCPOL", id=minted))
+        notice = notice.model_copy(update={"references": refs})
+    return message.model_copy(update={"notice": notice})

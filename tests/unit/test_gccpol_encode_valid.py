@@ -16,28 +16,15 @@ from hypothesis import strategies as st
 
 from adapters._errors import TranslationRefused
 from adapters.gccpol import ADAPTER as GCCPOL
-from adapters.gccpol import _dual, _LossReport, decode_alert, encode_alert, mint_gccpol_reference
+from adapters.gccpol import _dual, _LossReport, decode_alert, encode_alert
 from adapters.interpol import ADAPTER as INTERPOL
 from adapters.xml_parser import parse_untrusted_xml
 from schemas import gccpol as wire
 from schemas.canonical import CanonicalMessage, PartialDate, Reference
-from tests.strategies_gccpol import gccpol_messages, partial_dates
+from tests.strategies_gccpol import gccpol_messages, partial_dates, with_gccpol_reference
 from tests.strategies_interpol import interpol_messages, wire_bytes
 
 _SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _with_gccpol_reference(message: CanonicalMessage) -> CanonicalMessage:
-    """What the gateway does before encoding for a GCC recipient (ingress.with_references)."""
-    notice = message.notice
-    if notice.reference("GCCPOL") is None:
-        try:
-            minted = mint_gccpol_reference(notice)
-        except TranslationRefused:
-            return message
-        refs = (*notice.references, Reference(system="GCCPOL", id=minted))
-        notice = notice.model_copy(update={"references": refs})
-    return message.model_copy(update={"notice": notice})
 
 
 def _accepted_as_input(body: bytes) -> None:
@@ -53,7 +40,7 @@ def _accepted_as_input(body: bytes) -> None:
 def test_every_alert_written_from_an_interpol_notice_is_valid_input(
     message: dict[str, object],
 ) -> None:
-    canonical = _with_gccpol_reference(INTERPOL.decode(wire_bytes(message)))
+    canonical = with_gccpol_reference(INTERPOL.decode(wire_bytes(message)))
     try:
         encoded = encode_alert(canonical)
     except TranslationRefused:

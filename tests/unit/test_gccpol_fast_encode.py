@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from adapters import gccpol
 from adapters._errors import TranslationRefused
 from adapters.gccpol import ADAPTER as GCCPOL
-from adapters.gccpol import decode_alert, mint_gccpol_reference
+from adapters.gccpol import decode_alert
 from adapters.interpol import ADAPTER as INTERPOL
 from schemas import codes
 from schemas import gccpol as wire
@@ -44,7 +44,7 @@ from schemas.canonical import (
     Provenance,
     Reference,
 )
-from tests.strategies_gccpol import gccpol_messages, wire_messages
+from tests.strategies_gccpol import gccpol_messages, wire_messages, with_gccpol_reference
 from tests.strategies_interpol import interpol_messages, wire_bytes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -115,18 +115,6 @@ def _models(model: BaseModel) -> Iterator[BaseModel]:
                 yield from _models(item)
 
 
-def _with_gccpol_reference(message: CanonicalMessage) -> CanonicalMessage:
-    notice = message.notice
-    if notice.reference("GCCPOL") is None:
-        try:
-            minted = mint_gccpol_reference(notice)
-        except TranslationRefused:
-            return message
-        refs = (*notice.references, Reference(system="GCCPOL", id=minted))
-        notice = notice.model_copy(update={"references": refs})
-    return message.model_copy(update={"notice": notice})
-
-
 # ============================================================================ the writer
 
 
@@ -175,7 +163,7 @@ def test_the_direct_writer_escapes_any_text_as_lxml_does(
 def test_the_samples_are_written_as_before() -> None:
     red = INTERPOL.decode((DATA / "interpol-red-publish.json").read_bytes())
     missing = decode_alert((DATA / "gccpol-missing-new.xml").read_bytes())
-    for message in (_with_gccpol_reference(red), missing):
+    for message in (with_gccpol_reference(red), missing):
         model = gccpol._checked_wire_message(message, gccpol._LossReport())
         assert wire.write_message(model) == wire.write_message_lxml(model)
         _both_ways(message)
@@ -189,7 +177,7 @@ def test_the_samples_are_written_as_before() -> None:
 def test_notices_from_interpol_are_encoded_as_the_reference_does(
     message: dict[str, object], recipients: int
 ) -> None:
-    canonical = _with_gccpol_reference(INTERPOL.decode(wire_bytes(message)))
+    canonical = with_gccpol_reference(INTERPOL.decode(wire_bytes(message)))
     _both_ways(canonical)
     _both_ways(canonical, [str(uuid.uuid4()) for _ in range(recipients)])
 
@@ -357,7 +345,7 @@ EDITS: dict[str, _Edit] = {
 
 def _base() -> CanonicalMessage:
     red = INTERPOL.decode((DATA / "interpol-red-publish.json").read_bytes())
-    message = _with_gccpol_reference(red)
+    message = with_gccpol_reference(red)
     return message.model_copy(
         update={
             "provenance": Provenance(
