@@ -9,7 +9,8 @@ SHA-256 of the same leaf bytes, durable append and tree integration rates, datab
 The first 10,000 entries go through the storage's own writes (`Storage.commit`, 5,000
 events a durable commit, then the real `Sequencer` integrating and signing checkpoints):
 the append and integration rates printed are theirs. The rest is bulk-built with the same
-SQL in transactions of 2^17 entries, the tree nodes computed by `gateway.audit.tree`, and
+SQL in transactions of 2^17 entries, the tree nodes computed by `gateway.audit.tree` (and
+their tiles stored by the storage's own `save_tiles`), and
 the `Sequencer` signs a checkpoint every 10^6 entries. The leaves are real canonical audit
 events (one template, checked against `leaf_bytes`). The databases are in a temporary
 directory unless --dir is given; --big needs ~7 GB there and takes a few minutes.
@@ -48,6 +49,7 @@ from gateway.audit.merkle import leaf_hash
 from gateway.audit_verify import verify_storage
 from gateway.sequencer import Sequencer
 from gateway.storage import open_storage
+from gateway.storage import sqlite_writes as writes
 from gateway.storage.base import EventRow, Transaction
 from gateway.storage.sqlite import SqliteStorage
 
@@ -178,6 +180,7 @@ class Log:
                     "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)",
                     [(level, idx, h) for (level, idx), h in nodes],
                 )
+                writes.save_tiles(conn, [key for key, _ in nodes])  # as save_tree does
                 before, self.size = self.size, self.size + n
                 conn.execute("UPDATE tree_head SET size = ? WHERE id = 0", (self.size,))
                 conn.execute("COMMIT")

@@ -6,9 +6,9 @@ its message row, the 8 audit events (received, 2 x translated, routed, and per r
 delivery_attempted + delivered) with leaves of the real shape and size, 2 deliveries
 (delivered) with their attempt rows and kept signed answers, a notice reference, 5 body
 rows (the original, 2 translations, 2 sent) already erased by retention, the Merkle tree
-nodes over all the leaves (RFC 9162, level 0 = leaf hashes), a signed checkpoint every
-10 000 messages and at the end, and the tree head. Nonces of past messages have expired
-and been purged, as the running gateway does.
+nodes over all the leaves (RFC 9162, level 0 = leaf hashes) and their tiles, a signed
+checkpoint every 10 000 messages and at the end, and the tree head. Nonces of past messages
+have expired and been purged, as the running gateway does.
 
 The schema is the storage layer's own (`SqliteStorage.open` applies the migrations); the
 secondary indexes are dropped during the fill and created again from their own SQL, which
@@ -32,6 +32,7 @@ from gateway.audit.events import AuditEvent, EventKind, leaf_bytes
 from gateway.audit.merkle import leaf_hash, node_hash
 from gateway.config import GatewayConfig
 from gateway.storage import open_storage
+from gateway.storage import sqlite_writes as writes
 
 __all__ = ["FillReport", "fill_log"]
 
@@ -267,6 +268,7 @@ def _write_rows(
                 rows.checkpoints.append((tree.size, tree.root(), note, signed_at))
         conn.execute("BEGIN")
         rows.insert(conn)
+        writes.save_tiles(conn, [(level, idx) for level, idx, _ in rows.nodes])  # as save_tree
         conn.execute("UPDATE tree_head SET size = ? WHERE id = 0", (tree.size,))
         conn.execute("COMMIT")
         nodes_written += len(rows.nodes)

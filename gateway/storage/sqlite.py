@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import functools
 import itertools
+import logging
 import os
 import sqlite3
 import threading
@@ -50,6 +51,8 @@ __all__ = ["SqliteNodeReader", "SqliteStorage"]
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -77,7 +80,52 @@ class SqliteNodeReader:
         return self._storage.node_cache.ranges
 
     def _fetch(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        return self._storage.read_now(lambda conn: _get_nodes(conn, keys))
+        tiled = self._storage.tiled_size
+        return self._storage.read_now(lambda conn: _get_nodes_tiled(conn, keys, tiled))
+
+
+_TILE_LEVELS = writes.TILE_LEVELS
+_TILED_LEVELS = writes.TILE_LEVELS * writes.TILE_TIERS
+_TILE_BYTES = 32 * writes.TILE_HASHES
+
+
+@functools.lru_cache(maxsize=64)
+def _tiles_sql(count: int) -> str:
+    return f"SELECT id, hashes FROM tiles WHERE id IN ({', '.join(['?'] * count)})"
+
+
+def _get_nodes_tiled(
+    conn: sqlite3.Connection, keys: Sequence[tuple[int, int]], tiled_size: int
+) -> dict[tuple[int, int], bytes]:
+    """Nodes of levels below 16 from their tiles (one row per 8 levels) when the tile's
+    subtree lies within the first ``tiled_size`` leaves (every such tile is stored: the
+    writer adds it with the subtree's root); the others, and any tile not found, from
+    `nodes` (docs/storage.md, "Tiles")."""
+    by_tile: dict[int, list[tuple[int, int]]] = {}
+    rest: list[tuple[int, int]] = []
+    for key in keys:
+        level, idx = key
+        if level < _TILED_LEVELS:
+            top = (level // _TILE_LEVELS + 1) * _TILE_LEVELS  # the tile's subtree level
+            tile = idx >> (top - level)
+            if (tile + 1) << top <= tiled_size:
+                by_tile.setdefault(writes.tile_id(top // _TILE_LEVELS - 1, tile), []).append(key)
+                continue
+        rest.append(key)
+    found: dict[tuple[int, int], bytes] = {}
+    if by_tile:
+        ids = list(by_tile)
+        for tile_id, blob in conn.execute(_tiles_sql(len(ids)), ids):
+            if len(blob) != _TILE_BYTES:
+                continue  # not a tile: its nodes come from `nodes`
+            for key in by_tile.pop(tile_id):
+                at = writes.tile_offset(*key)
+                found[key] = blob[at : at + 32]
+        for left in by_tile.values():
+            rest.extend(left)
+    if rest:
+        found.update(_get_nodes(conn, rest))
+    return found
 
 
 @functools.lru_cache(maxsize=2 * _NODE_CHUNK)
@@ -237,6 +285,9 @@ class SqliteStorage:
         self._identity: tuple[int, int] | None = None
         self._nonces = NonceFilter()
         self.node_cache = UpperNodeCache()  # stored nodes never change
+        # leaves whose tiles are all stored (docs/storage.md "Tiles"): the integrated tree
+        # size when opened, then after each save_tree; never ahead of the database
+        self.tiled_size = 0
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -275,6 +326,10 @@ class SqliteStorage:
             # The writer's page cache holds the hot ends of the event indexes (default: 2 MiB).
             conn.execute("PRAGMA cache_size = -32768")
             apply_migrations(conn)
+            built = writes.backfill_tiles(conn)
+            if built:
+                log.info("storage: built %d tiles of the audit tree in %s", built, self.path)
+            tiled_size = int(conn.execute("SELECT size FROM tree_head WHERE id = 0").fetchone()[0])
             conn.execute("PRAGMA optimize")
             nonces = NonceFilter()
             for keyid, nonce, expires_us in conn.execute(
@@ -286,6 +341,7 @@ class SqliteStorage:
             raise StorageUnavailable(f"storage: cannot open {self.path}: {exc}") from exc
         self._identity = (stat.st_dev, stat.st_ino)
         self._nonces = nonces
+        self.tiled_size = tiled_size
         self._write_conn = conn
         self._writer = GroupCommitter(conn, max_batch=self._max_batch, name=self.path.name)
         self._writer.start()
@@ -601,6 +657,7 @@ class SqliteStorage:
         await self._write(
             lambda c: writes.save_tree(c, new_nodes, tree_size, checkpoint, signed_at)
         )
+        self.tiled_size = max(self.tiled_size, tree_size)  # its tiles are committed with it
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
         def query(c: sqlite3.Connection) -> StoredCheckpoint | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,21 @@ from gateway.storage.base import (
     Transaction,
 )
 
-__all__ = ["PreparedTx", "apply_tx", "claim", "erase", "find_message", "prepare_tx", "save_tree"]
+__all__ = [
+    "TILE_HASHES",
+    "TILE_TIERS",
+    "PreparedTx",
+    "apply_tx",
+    "backfill_tiles",
+    "claim",
+    "erase",
+    "find_message",
+    "prepare_tx",
+    "save_tiles",
+    "save_tree",
+    "tile_id",
+    "tile_offset",
+]
 
 Params = tuple[Any, ...]
 
@@ -286,6 +300,7 @@ def save_tree(
         ).fetchone()[0]
         if bytes(stored) != digest:  # a complete subtree's hash never changes: a fork
             raise StorageError(f"audit: node ({level}, {idx}) is already stored with another hash")
+    save_tiles(conn, (key for key, _ in nodes))
     conn.execute("UPDATE tree_head SET size = ? WHERE id = 0", (tree_size,))
     if checkpoint is not None:
         if checkpoint.tree_size != tree_size:
@@ -299,6 +314,102 @@ def save_tree(
         ).fetchone()[0]
         if bytes(root) != checkpoint.root_hash:
             raise StorageError(f"audit: a checkpoint of size {tree_size} has another root hash")
+
+
+# ---- tiles (migration 0003, docs/storage.md "Tiles") ------------------------------------------
+
+TILE_LEVELS = 8  # levels of nodes a tile holds
+TILE_TIERS = 2  # tier t: subtrees of 2^(8(t+1)) leaves; above them the node cache serves
+TILE_HASHES = 2 * (1 << TILE_LEVELS) - 2  # 256 + 128 + ... + 2
+_TIER_SHIFT = 40
+
+
+def tile_id(tier: int, index: int) -> int:
+    """The `tiles` row of the subtree node (8 * (tier + 1), index)."""
+    return tier << _TIER_SHIFT | index
+
+
+def tile_offset(level: int, idx: int) -> int:
+    """Where node (level, idx) sits in its tile's hashes (byte offset), for level < 16."""
+    row = level % TILE_LEVELS  # the tile's own level
+    width = (1 << TILE_LEVELS) >> row  # nodes of that level in one tile
+    before = 2 * (1 << TILE_LEVELS) - 2 * width  # hashes of the lower levels
+    return 32 * (before + (idx & (width - 1)))
+
+
+# One level's nodes in a tile as one blob, in idx order (the primary key's range scan; an
+# explicit ORDER BY from SQLite 3.44), with the count to check it is whole.
+_TILE_LEVEL = (
+    "SELECT count(*), CAST(group_concat(hash, ''{order}) AS BLOB) FROM nodes"
+    " WHERE level = ? AND idx >= ? AND idx < ?"
+).format(order=" ORDER BY idx" if sqlite3.sqlite_version_info >= (3, 44) else "")
+
+
+def _tile_hashes(conn: sqlite3.Connection, tier: int, index: int) -> bytes | None:
+    """The tile of subtree node (8 * (tier + 1), index) from `nodes`; None when a node of
+    it is missing (the subtree is not complete)."""
+    parts: list[bytes] = []
+    for row in range(TILE_LEVELS):
+        level = tier * TILE_LEVELS + row
+        width = (1 << TILE_LEVELS) >> row
+        count, blob = conn.execute(
+            _TILE_LEVEL, (level, index * width, (index + 1) * width)
+        ).fetchone()
+        if count != width or not isinstance(blob, bytes) or len(blob) != 32 * width:
+            return None
+        parts.append(blob)
+    return b"".join(parts)
+
+
+def save_tiles(conn: sqlite3.Connection, new_nodes: Iterable[tuple[int, int]]) -> int:
+    """Store the tile of every subtree whose root is among ``new_nodes`` (node keys just
+    written in this transaction); return how many were stored."""
+    stored = 0
+    for level, idx in new_nodes:
+        if level % TILE_LEVELS or not 0 < level <= TILE_LEVELS * TILE_TIERS:
+            continue
+        tier = level // TILE_LEVELS - 1
+        hashes = _tile_hashes(conn, tier, idx)
+        if hashes is None:  # its root is stored, so its nodes must be: a broken tree
+            raise StorageError(f"audit: the nodes below node ({level}, {idx}) are incomplete")
+        conn.execute(
+            "INSERT INTO tiles (id, hashes) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+            (tile_id(tier, idx), hashes),
+        )
+        stored += 1
+    return stored
+
+
+def backfill_tiles(conn: sqlite3.Connection, batch: int = 512) -> int:
+    """Build the tiles a database written before migration 0003 (or by a bulk loader) lacks,
+    for the tree size it has integrated, ``batch`` tiles a transaction; return how many.
+    ``conn`` must be in autocommit mode and the only writer."""
+    size: int = conn.execute("SELECT size FROM tree_head WHERE id = 0").fetchone()[0]
+    built = 0
+    for tier in range(TILE_TIERS):
+        complete = size >> (TILE_LEVELS * (tier + 1))
+        if not complete:
+            continue
+        low, high = tile_id(tier, 0), tile_id(tier, complete)
+        (have,) = conn.execute(
+            "SELECT count(*) FROM tiles WHERE id >= ? AND id < ?", (low, high)
+        ).fetchone()
+        if have == complete:
+            continue
+        present = {
+            i for (i,) in conn.execute("SELECT id FROM tiles WHERE id >= ? AND id < ?", (low, high))
+        }
+        missing = [i for i in range(complete) if tile_id(tier, i) not in present]
+        level = TILE_LEVELS * (tier + 1)
+        for start in range(0, len(missing), batch):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                built += save_tiles(conn, ((level, i) for i in missing[start : start + batch]))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    return built
 
 
 def erase(conn: sqlite3.Connection, before_us: int, now_us: int) -> list[str]:
