@@ -56,7 +56,9 @@ async def _verify_database(directory: Path) -> str:
         key = verifier_key_from_config(cfg)
         with progress_bar(latest.tree_size, "verifying") as progress:
             try:
-                report = await verify_storage(storage, key, chunk=CHUNK, progress=progress)
+                report = await verify_storage(
+                    storage, key, chunk=CHUNK, progress=progress, offline=True
+                )
             except VerificationFailed as exc:
                 raise CliError(f"audit log does NOT verify: {exc}", code=2) from exc
         return (

@@ -29,7 +29,9 @@ from gateway.audit_verify import (
     Entry,
     RootAccumulator,
     VerificationFailed,
+    _all_suffixes_match,
     _check_columns,
+    _suffixes_match,
     columns_suffix,
     verify_batches,
     verify_entries,
@@ -131,6 +133,50 @@ def test_suffix_fast_path_never_accepts_what_parsing_refuses(
     for variant in (shuffled, duplicated, trailing):
         if variant.endswith(columns_suffix(*columns)):
             assert _reference_accepts(variant, *columns)
+
+
+_column_value = st.none() | st.sampled_from(["delivered", "routed", "m-1", ""]) | _text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["delivered", "routed", "é\n"]),
+            st.none() | st.sampled_from(["m-1", "m-2", ""]),
+            st.sampled_from(["accepted", "verified"]),
+            st.integers(0, 3),
+            _column_value | st.integers(0, 2) | st.just(float("nan")) | st.just(b"x"),
+        ),
+        max_size=12,
+    )
+)
+def test_the_c_level_suffix_check_agrees_with_the_per_entry_one(
+    rows: list[tuple[str, str | None, str, int, object]],
+) -> None:
+    leaves, columns = [], []
+    for kind, message_id, outcome, tamper, other in rows:
+        event = {"v": 1, "kind": kind, "message_id": message_id, "outcome": outcome, "x": 0}
+        leaves.append(canonical_json(event))
+        values: list[object] = [kind, message_id, outcome]
+        if tamper < 3:
+            values[tamper] = other
+        columns.append(values)
+    kinds, message_ids, outcomes = ([c[i] for c in columns] for i in range(3))
+    try:
+        expected: bool | type[Exception] = all(
+            _suffixes_match(leaves, kinds, message_ids, outcomes)
+        )
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        expected = type(exc)
+    try:
+        got: bool | type[Exception] = _all_suffixes_match(leaves, kinds, message_ids, outcomes)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        got = type(exc)
+    assert got == expected
+    assert expected is not True or all(
+        _reference_accepts(leaf, *c) for leaf, c in zip(leaves, columns, strict=True)
+    )
 
 
 # ---- the batched verifier against a one-at-a-time reference --------------------------------
@@ -473,3 +519,59 @@ async def test_verify_storage_names_a_changed_column_and_a_changed_leaf(
     with pytest.raises(VerificationFailed, match="entry 17: leaf is not JSON") as info:
         await verify_storage(storage, VKEY, chunk=16)
     assert info.value.index == 17
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("site", ["sqlite"], indirect=True)  # edits the file
+@pytest.mark.parametrize(
+    ("tamper", "index", "message"),
+    [
+        # a column holding a newline (the separator a packed read of the columns would use)
+        (
+            "UPDATE events SET outcome = 'ok' || char(10) || 'x' WHERE idx = 9",
+            9,
+            "entry 9: column outcome is 'ok\\nx' but the signed leaf says 'ok'",
+        ),
+        ("UPDATE events SET leaf = leaf || X'0A' WHERE idx = 12", 12, "entry 12: its bytes"),
+        ("UPDATE events SET leaf = X'00' || leaf WHERE idx = 13", 13, "entry 13: its bytes"),
+        (
+            "DELETE FROM events WHERE idx = 20",
+            20,
+            "entry 20 is missing: the next stored entry is 21",
+        ),
+        # '' and NULL stay apart (entry 0 has no message id)
+        (
+            "UPDATE events SET message_id = '' WHERE idx = 0",
+            0,
+            "entry 0: column message_id is '' but the signed leaf says None",
+        ),
+        (
+            "UPDATE events SET message_id = NULL WHERE idx = 33",
+            33,
+            "entry 33: column message_id is None but the signed leaf says 'm-33'",
+        ),
+        # a search column stored as a BLOB is not the text the leaf holds
+        (
+            "UPDATE events SET kind = CAST(kind AS BLOB) WHERE idx = 7",
+            7,
+            "entry 7: column kind is b'delivered'",
+        ),
+    ],
+)
+async def test_verify_storage_names_each_kind_of_tampered_row(
+    storage: Storage, site: Any, tamper: str, index: int, message: str
+) -> None:
+    from gateway.audit_verify import verify_storage
+
+    assert site.path is not None
+    assert hasattr(storage, "leaf_rows_now")  # SQLite: read on the verifying thread offline
+    await _fill(storage, 40)
+    for offline in (True, False):
+        assert (await verify_storage(storage, VKEY, chunk=16, offline=offline)).entries == 40
+    with sqlite3.connect(site.path, isolation_level=None) as conn:
+        conn.execute(tamper)
+    for offline in (True, False):  # both ways of reading name the same entry
+        with pytest.raises(VerificationFailed) as info:
+            await verify_storage(storage, VKEY, chunk=16, offline=offline)
+        assert str(info.value).startswith(message), str(info.value)
+        assert info.value.index == index
