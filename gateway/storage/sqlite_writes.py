@@ -391,10 +391,10 @@ def backfill_tiles(conn: sqlite3.Connection, batch: int = 512) -> int:
         if not complete:
             continue
         low, high = tile_id(tier, 0), tile_id(tier, complete)
-        (have,) = conn.execute(
-            "SELECT count(*) FROM tiles WHERE id >= ? AND id < ?", (low, high)
-        ).fetchone()
-        if have == complete:
+        # Tiles are written in order (with their roots, or here in ascending batches), so
+        # the last one tells whether all are there: no scan of the table at every open
+        # (it would fill the page cache with tile pages: +30 MiB at 10^7 entries).
+        if conn.execute("SELECT 1 FROM tiles WHERE id = ?", (high - 1,)).fetchone():
             continue
         present = {
             i for (i,) in conn.execute("SELECT id FROM tiles WHERE id >= ? AND id < ?", (low, high))
