@@ -84,7 +84,6 @@ class SqliteNodeReader:
         return self._storage.read_now(lambda conn: _get_nodes_tiled(conn, keys, tiled))
 
 
-_TILE_LEVELS = writes.TILE_LEVELS
 _TILED_LEVELS = writes.TILE_LEVELS * writes.TILE_TIERS
 _TILE_BYTES = 32 * writes.TILE_HASHES
 
@@ -104,12 +103,10 @@ def _get_nodes_tiled(
     by_tile: dict[int, list[tuple[int, int]]] = {}
     rest: list[tuple[int, int]] = []
     for key in keys:
-        level, idx = key
-        if level < _TILED_LEVELS:
-            top = (level // _TILE_LEVELS + 1) * _TILE_LEVELS  # the tile's subtree level
-            tile = idx >> (top - level)
-            if (tile + 1) << top <= tiled_size:
-                by_tile.setdefault(writes.tile_id(top // _TILE_LEVELS - 1, tile), []).append(key)
+        if key[0] < _TILED_LEVELS:
+            tier, tile = writes.tile_holding(*key)
+            if (tile + 1) << (writes.TILE_LEVELS * (tier + 1)) <= tiled_size:  # complete
+                by_tile.setdefault(writes.tile_id(tier, tile), []).append(key)
                 continue
         rest.append(key)
     found: dict[tuple[int, int], bytes] = {}
@@ -605,10 +602,10 @@ class SqliteStorage:
         return await self._read(lambda c: _leaf_rows(c, start, end))
 
     def leaf_rows_now(self, start: int, end: int) -> LeafRows:
-        """`leaf_rows` on the calling thread, blocking it. For `verify_storage`, which reads
-        and checks each chunk on one thread: rows a reader thread made, checked on another
-        core, cost 5-30 % more CPU (docs/performance.md), and its check of a chunk blocks
-        the loop about as long as reading it."""
+        """`leaf_rows` on the calling thread, blocking it. For `verify_storage` offline
+        (`gateway audit verify`), which reads and checks each chunk on one thread: rows a
+        reader thread made, checked on another core, cost 5-30 % more CPU
+        (docs/performance.md)."""
         return self.read_now(lambda c: _leaf_rows(c, start, end))
 
     async def search_events(

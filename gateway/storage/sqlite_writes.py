@@ -27,6 +27,7 @@ from gateway.storage.base import (
 
 __all__ = [
     "TILE_HASHES",
+    "TILE_LEVELS",
     "TILE_TIERS",
     "PreparedTx",
     "apply_tx",
@@ -37,6 +38,7 @@ __all__ = [
     "prepare_tx",
     "save_tiles",
     "save_tree",
+    "tile_holding",
     "tile_id",
     "tile_offset",
 ]
@@ -327,6 +329,13 @@ _TIER_SHIFT = 40
 def tile_id(tier: int, index: int) -> int:
     """The `tiles` row of the subtree node (8 * (tier + 1), index)."""
     return tier << _TIER_SHIFT | index
+
+
+def tile_holding(level: int, idx: int) -> tuple[int, int]:
+    """(tier, index) of the tile that holds node (level, idx), for level < 16: the tile of
+    subtree node (8 * (tier + 1), index)."""
+    tier = level // TILE_LEVELS
+    return tier, idx >> (TILE_LEVELS * (tier + 1) - level)
 
 
 def tile_offset(level: int, idx: int) -> int:
