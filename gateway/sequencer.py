@@ -21,6 +21,7 @@ from gateway.audit import tree
 from gateway.audit.checkpoint import Checkpoint, sign_checkpoint
 from gateway.audit.merkle import leaf_hash
 from gateway.storage.base import NodeReader, Storage, StorageError, StoredCheckpoint
+from gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("gateway.sequencer")
 
@@ -65,6 +66,7 @@ class Sequencer:
         self.batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.checkpoints_signed = 0
         self.lock_busy = 0  # rounds skipped because another worker held the sequencer lock
 
@@ -72,14 +74,18 @@ class Sequencer:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="audit-sequencer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """End the background rounds, then run a last one (nothing committed is left
+        without a checkpoint). The loop also checks a flag: on Python 3.11 a cancellation
+        that arrives as the wake-up wait completes can be lost."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            self._wake.set()
+            await cancel_and_wait(task)
         try:
             await self.integrate()  # leave nothing committed but uncheckpointed
         except StorageError as exc:  # the database is away: the next sequencer heals it
@@ -88,9 +94,12 @@ class Sequencer:
     async def _run(self) -> None:
         # Wake on a commit, then wait a quarter of the bound so bursts share one checkpoint;
         # also wake periodically so a crash between commit and checkpoint is healed.
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.max_delay)
+                async with asyncio.timeout(self.max_delay):
+                    await self._wake.wait()
+            if self._stopping:
+                return
             self._wake.clear()
             await asyncio.sleep(self.max_delay / 4)
             try:

@@ -10,7 +10,6 @@ and the last result is older than ``stale_after``. A request never waits for a r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 
 from gateway.audit_verify import VerificationFailed, verify_storage
 from gateway.storage.base import Storage, StorageError
+from gateway.tasks import cancel_and_wait
 
 __all__ = ["LogCheck", "LogChecker"]
 
@@ -77,10 +77,8 @@ class LogChecker:
         return self.start(storage, verifier_key, "console")
 
     async def close(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is not None:
+            await cancel_and_wait(self._task)
 
     def _progress(self, done: int) -> None:
         self.progress = done

@@ -72,3 +72,55 @@ async def test_a_gap_in_the_event_indices_is_refused_not_integrated(
         await seq.integrate()
     assert await storage.tree_size() == 0
     assert await storage.latest_checkpoint() is None
+
+
+@pytest.mark.parametrize("yields", [0, 1, 2, 3, 5])
+async def test_stop_ends_the_sequencer_even_when_woken_as_it_is_cancelled(
+    storage: SqliteStorage, yields: int
+) -> None:
+    """A commit's wake-up arriving with the stop (as when the app shuts down right after
+    start-up) must not keep the sequencer running: on Python 3.11, `asyncio.wait_for`
+    could swallow a cancellation whose inner wait had just completed, and `stop()` then
+    waited forever (found through `gateway serve`'s lifespan)."""
+    import asyncio
+
+    key = crypto.generate()
+    seq = _sequencer(storage, key, batch=64)
+    seq.max_delay = 30.0
+    await storage.commit(Transaction(events=_events(0, 3)))
+    seq.kick()
+    seq.start()
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    stopping = asyncio.create_task(seq.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=10)  # cannot be swallowed by stop()
+    assert stopping in done, "stop() did not return within 10 s (the wake-up is 30 s away)"
+    stopping.result()
+    assert await storage.tree_size() == 3  # the final round still integrated everything
+
+
+async def test_cancelling_the_caller_of_stop_is_not_swallowed(storage: SqliteStorage) -> None:
+    """stop() waits for the sequencer's task; a cancellation of stop()'s own caller (a
+    shutdown timeout) must reach the caller, not be taken for the task's and dropped."""
+    import asyncio
+
+    from gateway.tasks import cancel_and_wait
+
+    blocker = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            await blocker.wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(30)  # a task slow to finish once cancelled
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    caller = asyncio.create_task(cancel_and_wait(task))
+    await asyncio.sleep(0.05)
+    caller.cancel()
+    done, _ = await asyncio.wait({caller}, timeout=5)
+    assert caller in done and caller.cancelled()
+    task.cancel()
+    await asyncio.wait({task}, timeout=5)
+    assert task.done()
