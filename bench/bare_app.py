@@ -16,6 +16,8 @@ measured against it); `/healthz` lets the benchmark wait for it as for the gatew
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -35,11 +37,21 @@ async def healthz(request: Request) -> Response:
     return Response(b'{"status":"up"}', media_type="application/json")
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    # The serving process's heap settings, as `gateway serve` applies them once started.
+    from gateway.heap import settle_for_serving
+
+    settle_for_serving()
+    yield
+
+
 app = Starlette(
     routes=[
         Route("/v1/messages", accept, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
-    ]
+    ],
+    lifespan=lifespan,
 )
 
 

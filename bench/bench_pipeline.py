@@ -20,6 +20,9 @@ The floor is what no implementation can avoid per message: one Ed25519 verify (t
 request), two signs (the receipt; the delivery), and SHA-256 over the body twice (the
 Content-Digest check and the stored body's digest) — measured with the gateway's own
 backend (libsodium) on this machine, in this run.
+
+The process runs with the serving worker's garbage-collector settings
+(`gateway.heap.settle_for_serving`, as `gateway serve` applies them once started).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from bench import figures
 from bench.figures import Figure
 from bench.profile_ingress import drive
 from gateway import crypto
+from gateway.heap import settle_for_serving
 from tests.messages import gcc_missing, interpol_red
 
 DIRECTIONS = {"interpol": "INTERPOL -> GCC (2 recipients)", "gccpol": "GCC -> INTERPOL (1)"}
@@ -99,6 +103,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, help="write the budget figures here (bench.figures)")
     args = ap.parse_args()
+    settle_for_serving()  # the serving worker's collector settings (gateway.heap)
     bodies = {"interpol": interpol_red(), "gccpol": gcc_missing()}
     # Both directions' floors beside every run: the best of them is the least disturbed
     # (a shared machine makes any one measurement of ~100 µs swing by 2-3x).

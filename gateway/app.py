@@ -23,6 +23,7 @@ from gateway.api.header_limit import HeaderSizeLimit
 from gateway.api.timing import RequestTimer
 from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.console import Console, console_mount
+from gateway.heap import settle_for_serving
 from gateway.openapi import routes as openapi_routes
 from gateway.problems import plain_problem
 from gateway.runtime import Gateway, utc_now
@@ -85,8 +86,13 @@ def create_app(
     config: GatewayConfig | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
     start_delivery: bool = True,
+    settle_heap: bool = False,
 ) -> Starlette:
-    """Build the gateway app for one configuration folder (validated whole, now)."""
+    """Build the gateway app for one configuration folder (validated whole, now).
+
+    ``settle_heap``: once started, freeze the start-up heap and space the garbage
+    collector's passes out (`gateway.heap`); for a serving process (`gateway serve`), not
+    for tests or tools that build many apps in one process."""
     cfg = config or load_config(config_dir, require_signing_key=True)
     console = Console(clock=clock)
 
@@ -114,6 +120,8 @@ def create_app(
             gw.start_delivery()
         watch_sighup(gw)
         purger = asyncio.create_task(gw.purge_nonces_forever(), name="nonce-purge")
+        if settle_heap:
+            settle_for_serving()
         try:
             yield
         finally:
@@ -142,4 +150,4 @@ def app_from_environment() -> Starlette:
     """Factory for uvicorn (``gateway serve`` and process managers): $GATEWAY_CONFIG."""
     import os
 
-    return create_app(Path(os.environ.get("GATEWAY_CONFIG", "config")))
+    return create_app(Path(os.environ.get("GATEWAY_CONFIG", "config")), settle_heap=True)
