@@ -62,4 +62,9 @@ class GatewayProcess:
             return self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            return self.process.wait(timeout=5)
+            self.process.wait(timeout=5)
+            raise AssertionError(
+                "gateway serve did not stop within 20 s of SIGTERM (killed): its graceful "
+                "shutdown hangs; log tail:\n"
+                + self.log_path.read_text("utf-8", "replace")[-2000:]
+            ) from None
