@@ -222,7 +222,8 @@ class DeliveryWorker:
         if self._stopping or seconds <= 0:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):  # not wait_for: see Sequencer.stop
+                await self._wake.wait()
 
     async def _idle_delay(self, may_claim: bool) -> float:
         if not may_claim:
