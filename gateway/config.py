@@ -98,6 +98,9 @@ class LimitsSection(_Strict):
     unauthenticated_rate_per_second: float = Field(default=20.0, ge=0)  # 0 = no limit
     unauthenticated_burst: int = Field(default=100, gt=0)
     max_header_bytes: int = Field(default=32_768, ge=4096)
+    # docs/security.md, Slow clients: the whole body must arrive within this many seconds
+    # of the request head (408 and an audit event past it).
+    body_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
 
 
 class DeliverySection(_Strict):

@@ -6,6 +6,7 @@ problem body (application/problem+json) in exactly one place (`gateway.problems`
     ├── Unauthorized                  401     signature / key / freshness / replay
     ├── Forbidden                     403     the sender or operator may not do this
     ├── NotFound                      404
+    ├── RequestTimeout                408     the body did not arrive in time
     ├── Conflict                      409     message id reused with other bytes
     ├── PayloadTooLarge               413
     ├── UnsupportedMediaType          415
@@ -84,6 +85,11 @@ class NotFound(GatewayError):
 class Conflict(GatewayError):
     status = 409
     title = "Conflict"
+
+
+class RequestTimeout(GatewayError):
+    status = 408
+    title = "Request timeout"
 
 
 class PayloadTooLarge(GatewayError):

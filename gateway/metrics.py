@@ -3,12 +3,33 @@ several apps in one process do not collide."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+class ProcessCounters:
+    """Counts kept below the app (by the HTTP protocol, one per process): every app's
+    registry reports them."""
+
+    head_timeouts = 0  # connections closed for a request head late (gateway.serving)
+
+
+class _ProcessCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "gateway_http_head_timeouts",
+            "Connections closed because a request head was not complete in time (408)",
+            value=ProcessCounters.head_timeouts,
+        )
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.registry.register(_ProcessCollector())
         self.received = Counter(
             "gateway_messages_received",
             "Messages accepted (202), by sender schema and kind",

@@ -65,6 +65,5 @@ class GatewayProcess:
             self.process.wait(timeout=5)
             raise AssertionError(
                 "gateway serve did not stop within 20 s of SIGTERM (killed): its graceful "
-                "shutdown hangs; log tail:\n"
-                + self.log_path.read_text("utf-8", "replace")[-2000:]
+                "shutdown hangs; log tail:\n" + self.log_path.read_text("utf-8", "replace")[-2000:]
             ) from None

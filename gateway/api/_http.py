@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 
-from gateway.errors import GatewayError, PayloadTooLarge
+from gateway.errors import GatewayError, PayloadTooLarge, RequestTimeout
 from gateway.runtime import Gateway
+
+_CLOSE = {"Connection": "close"}
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -32,22 +36,39 @@ def raw_path(request: Request) -> str:
     return request.url.path
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes ``limit`` (no unbounded buffering)."""
+async def read_body(request: Request, limit: int, timeout: float = 60.0) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` (no unbounded buffering),
+    and with 408 when it has not all arrived ``timeout`` seconds after the head (a client
+    sending a byte at a time must not hold a connection and a task for ever). Either
+    refusal leaves part of the body unread, so its answer closes the connection."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(
-            "body-too-large", f"Content-Length is {declared} bytes; the limit is {limit} bytes"
+            "body-too-large",
+            f"Content-Length is {declared} bytes; the limit is {limit} bytes",
+            headers=_CLOSE,
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(
-                "body-too-large", f"the body passed {limit} bytes, the limit; send less"
-            )
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(
+                        "body-too-large",
+                        f"the body passed {limit} bytes, the limit; send less",
+                        headers=_CLOSE,
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        expected = f" of the {declared} declared" if declared is not None else ""
+        raise RequestTimeout(
+            "body-timeout",
+            f"the body was not complete {timeout:g} s after the request head ({size} bytes"
+            f"{expected} had arrived); send it whole without pauses",
+            headers=_CLOSE,
+        ) from None
     return b"".join(chunks)
 
 

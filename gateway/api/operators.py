@@ -358,7 +358,8 @@ async def redeliver_message(request: Request, gw: Gateway, op: Operator) -> Resp
 
 
 async def explain(request: Request, gw: Gateway, op: Operator) -> Response:
-    body = await read_body(request, gw.config.settings.limits.max_body_bytes)
+    limits = gw.config.settings.limits
+    body = await read_body(request, limits.max_body_bytes, limits.body_timeout_seconds)
     adapter = select_adapter(request.headers.get("content-type"))
     message = decode(adapter, body)
     previous = frozenset[str]()

@@ -39,7 +39,8 @@ async def post_message(request: Request) -> Response:
     received_at = gw.clock()
     try:
         try:
-            body = await read_body(request, gw.config.settings.limits.max_body_bytes)
+            limits = gw.config.settings.limits
+            body = await read_body(request, limits.max_body_bytes, limits.body_timeout_seconds)
         except GatewayError as exc:  # 413 before the pipeline: audited all the same
             unread = InboundRequest(
                 request.method, "", raw_path(request), {}, b"", received_at=received_at

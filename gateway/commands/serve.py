@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -75,6 +76,7 @@ def server_options(
         "access_log": False,
         "server_header": False,
         "http": bounds.http,
+        "timeout_graceful_shutdown": bounds.timeout_graceful_shutdown,
         "h11_max_incomplete_event_size": bounds.h11_max_incomplete_event_size,
         "timeout_keep_alive": bounds.timeout_keep_alive,
         "limit_concurrency": bounds.limit_concurrency,
@@ -102,20 +104,27 @@ def run_server(
 
 @dataclass(frozen=True, slots=True)
 class ParserLimits:
-    http: Literal["h11"]
+    http: type[asyncio.Protocol]
     h11_max_incomplete_event_size: int
     timeout_keep_alive: int
     limit_concurrency: int
+    timeout_graceful_shutdown: int
 
 
 def parser_limits(max_header_bytes: int) -> ParserLimits:
     """uvicorn settings that bound what one connection can make the server hold
     (docs/security.md). httptools buffers header fields without any limit, so the h11
     parser is chosen, whose buffer for an incomplete request head is bounded: at twice the
-    app's limit, so requests between the two get the app's audited 431 problem."""
+    app's limit, so requests between the two get the app's audited 431 problem. The h11
+    protocol is `gateway.serving.BoundedH11Protocol`: a request head must be complete
+    within 10 s of the connection (or of the previous response), which uvicorn alone
+    never requires. A graceful stop (SIGTERM) waits at most 30 s for requests in flight."""
+    from gateway.serving import BoundedH11Protocol
+
     return ParserLimits(
-        http="h11",
+        http=BoundedH11Protocol,
         h11_max_incomplete_event_size=max(65_536, 2 * max_header_bytes),
         timeout_keep_alive=5,
         limit_concurrency=1024,  # connections + tasks; beyond it uvicorn answers 503
+        timeout_graceful_shutdown=30,
     )

@@ -48,6 +48,7 @@ def serve(cfg: GatewayFixture) -> Iterator[None]:
         h11_max_incomplete_event_size=bounds.h11_max_incomplete_event_size,
         timeout_keep_alive=bounds.timeout_keep_alive,
         limit_concurrency=bounds.limit_concurrency,
+        timeout_graceful_shutdown=bounds.timeout_graceful_shutdown,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -24,6 +24,7 @@ from bench import bare_app
 from gateway import logs, observe
 from gateway.commands import serve as serve_cmd
 from gateway.metrics import Metrics
+from gateway.serving import BoundedH11Protocol
 from gateway.structured_fields import serialize_bare_item
 from tests.harness import write_config
 
@@ -59,7 +60,8 @@ def test_bare_endpoint_runs_on_the_server_settings_of_gateway_serve(
     assert (gw.pop("port"), bare.pop("port")) == (cfg.port, 40999)
     assert gw == bare  # everything else: host, parser, bounds, loop, logging, workers
     bounds = serve_cmd.parser_limits(32_768)
-    assert gw["http"] == "h11" and gw["host"] == "127.0.0.1" and gw["workers"] == 1
+    assert gw["http"] is BoundedH11Protocol and gw["host"] == "127.0.0.1" and gw["workers"] == 1
+    assert gw["timeout_graceful_shutdown"] == bounds.timeout_graceful_shutdown
     assert gw["h11_max_incomplete_event_size"] >= bounds.h11_max_incomplete_event_size
     assert gw["limit_concurrency"] == bounds.limit_concurrency
     assert gw["timeout_keep_alive"] == bounds.timeout_keep_alive
