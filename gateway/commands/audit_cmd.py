@@ -9,13 +9,16 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
 from gateway.cli import CliError
 from gateway.commands.serve import ConfigOpt, config_dir
+
+if TYPE_CHECKING:
+    from gateway.storage.base import Storage
 
 CHUNK = 20_000  # entries read (and held) at a time by verify and export
 
@@ -41,7 +44,7 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
     yield plain
 
 
-async def _verify_database(directory: Path) -> str:
+async def _verify_database(directory: Path, nodes: bool = False) -> str:
     from gateway.audit_verify import VerificationFailed, verify_storage
     from gateway.config import load_config
     from gateway.storage import open_storage
@@ -61,12 +64,34 @@ async def _verify_database(directory: Path) -> str:
                 )
             except VerificationFailed as exc:
                 raise CliError(f"audit log does NOT verify: {exc}", code=2) from exc
-        return (
+        summary = (
             f"audit log verifies: {report.entries} entries, {report.checkpoints_checked} "
             f"checkpoints, root {report.root_b64}"
         )
+        if nodes:
+            summary += "; " + await _verify_nodes(storage, report.tree_size)
+        return summary
     finally:
         await storage.close()
+
+
+async def _verify_nodes(storage: Storage, size: int) -> str:
+    from gateway.audit_nodes import verify_nodes
+    from gateway.audit_verify import VerificationFailed
+
+    with progress_bar(size, "tree nodes") as progress:
+        try:
+            checked = await verify_nodes(storage, size, progress=progress)
+        except VerificationFailed as exc:
+            raise CliError(
+                f"the entries verify, but the stored tree does NOT: {exc}", code=2
+            ) from exc
+    out = f"tree verifies: {checked.nodes} stored nodes"
+    if checked.tiles or checked.tiles_missing:
+        out += f" and {checked.tiles} tiles match"
+    if checked.tiles_missing:
+        out += f" ({checked.tiles_missing} tiles missing: proofs there read the nodes)"
+    return out
 
 
 def verifier_key_from_config(cfg: object) -> str:
@@ -249,12 +274,21 @@ def register(app: typer.Typer) -> None:
         key: Annotated[
             str | None, typer.Option(help="verifier key to trust (signed-note form)")
         ] = None,
+        nodes: Annotated[
+            bool,
+            typer.Option(
+                "--nodes",
+                help="also check every stored tree node and tile, which proofs are built from",
+            ),
+        ] = False,
     ) -> None:
         """Verify the log leaf by leaf against its signed checkpoints."""
         if file is not None:
+            if nodes:
+                raise CliError("--nodes checks a database's stored tree; an export has none")
             typer.echo(asyncio.run(_verify_export(file, key)))
         else:
-            typer.echo(asyncio.run(_verify_database(config_dir(config))))
+            typer.echo(asyncio.run(_verify_database(config_dir(config), nodes)))
 
     @audit.command("export")
     def export(

@@ -413,6 +413,11 @@ class Storage(Protocol):
         snapshot (for verifying the whole log in large batches)."""
         ...
 
+    async def node_range(self, level: int, start: int, end: int) -> list[tuple[int, bytes]]:
+        """The stored tree nodes (idx, hash) of ``level`` with ``start`` <= idx < ``end``, in
+        idx order (`gateway audit verify --nodes`)."""
+        ...
+
     def node_reader(self) -> NodeReader:
         """A synchronous reader of Merkle nodes (call from a worker thread)."""
         ...

@@ -528,6 +528,13 @@ class PostgresStorage:
             for b, k, o, n in found
         ]
 
+    async def node_range(self, level: int, start: int, end: int) -> list[tuple[int, bytes]]:
+        found = await self._fetch(
+            "SELECT idx, hash FROM nodes WHERE level = %s AND idx >= %s AND idx < %s ORDER BY idx",
+            (level, start, end),
+        )
+        return [(int(i), bytes(h)) for i, h in found]
+
     def node_reader(self) -> PostgresNodeReader:
         return PostgresNodeReader(self)
 

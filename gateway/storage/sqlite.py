@@ -601,6 +601,35 @@ class SqliteStorage:
     async def leaf_rows(self, start: int, end: int) -> LeafRows:
         return await self._read(lambda c: _leaf_rows(c, start, end))
 
+    async def node_range(self, level: int, start: int, end: int) -> list[tuple[int, bytes]]:
+        def query(c: sqlite3.Connection) -> list[tuple[int, bytes]]:
+            return [
+                (int(i), bytes(h))
+                for i, h in c.execute(
+                    "SELECT idx, hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ?"
+                    " ORDER BY idx",
+                    (level, start, end),
+                )
+            ]
+
+        return await self._read(query)
+
+    async def tile_range(self, tier: int, start: int, end: int) -> list[tuple[int, bytes]]:
+        """Tiles (index, hashes) of ``tier`` with ``start`` <= index < ``end``: the tiles of
+        subtree nodes (8 * (tier + 1), index) (docs/storage.md, "Tiles")."""
+        low, high = writes.tile_id(tier, start), writes.tile_id(tier, end)
+
+        def query(c: sqlite3.Connection) -> list[tuple[int, bytes]]:
+            return [
+                (int(i) - low + start, bytes(h))
+                for i, h in c.execute(
+                    "SELECT id, hashes FROM tiles WHERE id >= ? AND id < ? ORDER BY id",
+                    (low, high),
+                )
+            ]
+
+        return await self._read(query)
+
     def leaf_rows_now(self, start: int, end: int) -> LeafRows:
         """`leaf_rows` on the calling thread, blocking it. For `verify_storage` offline
         (`gateway audit verify`), which reads and checks each chunk on one thread: rows a

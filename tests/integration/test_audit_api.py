@@ -281,6 +281,34 @@ def test_untouched_log_verifies(stopped_log: GatewayFixture) -> None:
     assert "verifies" in done.stdout
 
 
+def test_nodes_option_checks_the_stored_tree(stopped_log: GatewayFixture) -> None:
+    done = gateway_cli("audit", "verify", "--nodes", "--config", str(stopped_log.directory))
+    assert done.returncode == 0, done.stderr
+    assert "audit log verifies" in done.stdout and "tree verifies" in done.stdout
+    with db(stopped_log) as conn:
+        (size,) = conn.execute("SELECT max(tree_size) FROM checkpoints").fetchone()
+        assert size >= 8  # at least the nodes of level 3 exist
+        conn.execute("UPDATE nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 1")
+    plain = gateway_cli("audit", "verify", "--config", str(stopped_log.directory))
+    assert plain.returncode == 0, plain.stderr  # the entries and checkpoints are intact
+    deep = gateway_cli("audit", "verify", "--nodes", "--config", str(stopped_log.directory))
+    assert deep.returncode == 2
+    assert "tree node (level 2, index 1) over entries 4..7 differs" in deep.stderr
+
+
+def test_nodes_option_refuses_an_export(stopped_log: GatewayFixture, tmp_path: Path) -> None:
+    out = tmp_path / "log.export"
+    assert (
+        gateway_cli(
+            "audit", "export", "--output", str(out), "--config", str(stopped_log.directory)
+        ).returncode
+        == 0
+    )
+    done = gateway_cli("audit", "verify", str(out), "--nodes")
+    assert done.returncode != 0
+    assert "an export has none" in done.stderr
+
+
 def test_changed_entry_is_named(stopped_log: GatewayFixture) -> None:
     with db(stopped_log) as conn:
         leaf = conn.execute("SELECT leaf FROM events WHERE idx = 5").fetchone()[0]
