@@ -92,7 +92,8 @@ def test_late_heads_and_bodies_get_408_and_the_connection_closes(tmp_path: Path)
         answered = time.monotonic()
         assert first.startswith(b"HTTP/1.1 200"), first
         threading.Thread(
-            target=_trickle, args=(kept, b"GET /healthz HTTP/1.1\r\nX-A: " + b"b" * 60, 0.5, stop),
+            target=_trickle,
+            args=(kept, b"GET /healthz HTTP/1.1\r\nX-A: " + b"b" * 60, 0.5, stop),
             daemon=True,
         ).start()
         slow_body = connect()  # a whole head, then 1 byte of a 100-byte body
