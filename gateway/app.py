@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway.api import operators as operator_routes
@@ -53,6 +53,23 @@ async def _storage_unavailable(request: Request, exc: Exception) -> Response:
     )
     answer.headers["Retry-After"] = "5"
     return answer
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client closed the connection before its request was whole (a body cut off, or
+    a malformed one the HTTP server refused and closed): nothing was received, so nothing
+    is recorded or audited (docs/security.md, Slow clients). Logged; the answer reaches
+    no one. Unhandled, it was an "Exception in ASGI application" with a traceback."""
+    log.info(
+        "request-abandoned",
+        extra={"fields": {"method": request.method, "path": request.url.path}},
+    )
+    return plain_problem(
+        400,
+        "client-disconnected",
+        "Bad request",
+        "the connection closed before the request was complete; nothing was recorded",
+    )
 
 
 def watch_sighup(gw: Gateway) -> None:
@@ -139,7 +156,11 @@ def create_app(
             *openapi_routes,
             console_mount(console),
         ],
-        exception_handlers={HTTPException: _http_error, StorageUnavailable: _storage_unavailable},
+        exception_handlers={
+            HTTPException: _http_error,
+            StorageUnavailable: _storage_unavailable,
+            ClientDisconnect: _client_gone,
+        },
         middleware=[Middleware(RequestTimer), Middleware(HeaderSizeLimit)],
         lifespan=lifespan,
     )

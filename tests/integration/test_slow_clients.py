@@ -160,3 +160,43 @@ def test_a_slow_body_does_not_hold_up_a_graceful_stop(tmp_path: Path) -> None:
         slow.close()
         idle.close()
     assert time.monotonic() - started < 10
+
+
+def test_a_client_gone_mid_body_is_logged_not_an_error(tmp_path: Path) -> None:
+    """A body cut off by the client closing, and a malformed chunked body the server
+    refuses and closes: the app sees the disconnect; nothing is recorded, one INFO line,
+    no "Exception in ASGI application"."""
+    cfg = write_config(tmp_path / "config", port=free_port())
+    gateway = GatewayProcess(cfg, tmp_path / "gateway.log")
+    gateway.start()
+    try:
+        cut = _connect(cfg.port)
+        cut.sendall(
+            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\ncontent-type: "
+            b'application/vnd.interpol.notice+json\r\ncontent-length: 100\r\n\r\n{"a":'
+        )
+        time.sleep(0.3)
+        cut.close()
+        chunked = _connect(cfg.port)
+        chunked.sendall(
+            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\ncontent-type: "
+            b"application/vnd.interpol.notice+json\r\ntransfer-encoding: chunked\r\n\r\n"
+            b"ZZ\r\nab\r\n0\r\n\r\n"
+        )
+        answer, _ = _read_until_closed(chunked)
+        chunked.close()
+        assert answer.startswith(b"HTTP/1.1 400"), answer
+        deadline = time.monotonic() + 10
+        log = gateway.log_path.read_text("utf-8")
+        while log.count('"request-abandoned"') < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            log = gateway.log_path.read_text("utf-8")
+    finally:
+        assert gateway.stop() in (0, -signal.SIGTERM)
+    log = gateway.log_path.read_text("utf-8")
+    assert log.count('"request-abandoned"') == 2, log[-3000:]
+    assert "Exception in ASGI application" not in log and "Traceback" not in log
+    with sqlite3.connect(cfg.directory / "gateway.db") as db:
+        (refused,) = db.execute("SELECT count(*) FROM events WHERE kind = 'refused'").fetchone()
+    db.close()
+    assert refused == 0
