@@ -151,10 +151,26 @@ class ServerThread:
         import uvicorn
 
         from gateway.app import create_app
+        from gateway.commands.serve import parser_limits
 
         app = create_app(cfg.directory, **app_kwargs)  # type: ignore[arg-type]
+        # The HTTP stack of `gateway serve` (h11 with its bounds and the request-head
+        # deadline), not uvicorn's default parser: tests see what production runs.
+        from gateway.config import load_config
+
+        limits = load_config(cfg.directory, require_signing_key=False).settings.limits
+        bounds = parser_limits(limits.max_header_bytes)
         self.config = uvicorn.Config(
-            app, host="127.0.0.1", port=cfg.port, log_level="warning", lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=cfg.port,
+            log_level="warning",
+            lifespan="on",
+            http=bounds.http,
+            h11_max_incomplete_event_size=bounds.h11_max_incomplete_event_size,
+            timeout_keep_alive=bounds.timeout_keep_alive,
+            limit_concurrency=bounds.limit_concurrency,
+            timeout_graceful_shutdown=bounds.timeout_graceful_shutdown,
         )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -76,3 +76,27 @@ def test_unauthenticated_refusals_are_audited_then_limited(tmp_path: Path) -> No
         "/v1/audit/checkpoint",
         "/v1/messages",
     ]
+
+
+def test_both_transfer_encoding_and_content_length_is_refused_and_audited(tmp_path: Path) -> None:
+    """RFC 9112 §6.3: a request with both framings "ought to be handled as an error" (the
+    HTTP parser alone would follow Transfer-Encoding; a proxy in front might not)."""
+    import socket
+
+    cfg = write_config(tmp_path)
+    with running_gateway(cfg, start_delivery=False):
+        s = socket.create_connection(("127.0.0.1", cfg.port), timeout=10)
+        s.sendall(
+            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\ncontent-type: "
+            + INTERPOL.encode()
+            + b"\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n"
+        )
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+        s.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer
+    assert b"connection: close" in head.lower()
+    assert b'"type":"urn:gateway:problem:framing-ambiguous"' in body
+    assert refusals(cfg) == [("framing-ambiguous", "/v1/messages")]
