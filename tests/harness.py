@@ -242,3 +242,16 @@ def new_message_id() -> str:
 
 def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def audited_refusals(cfg: GatewayFixture) -> list[tuple[str, str | None]]:
+    """(outcome, path) of every `refused` audit event in the gateway's SQLite log."""
+    import sqlite3
+
+    with sqlite3.connect(cfg.directory / "gateway.db") as conn:
+        rows = conn.execute(
+            "SELECT outcome, json_extract(leaf, '$.details.path') FROM events "
+            "WHERE kind = 'refused' ORDER BY idx"
+        ).fetchall()
+    conn.close()
+    return [(str(o), p) for o, p in rows]

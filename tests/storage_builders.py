@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import random
+from pathlib import Path
 
+from gateway.audit import tree
 from gateway.storage import (
     BodyRow,
     EventRow,
@@ -12,10 +15,11 @@ from gateway.storage import (
     NewDelivery,
     NonceRow,
     ReferenceRow,
+    Storage,
     Transaction,
 )
 
-__all__ = ["T0", "body_row", "message_tx"]
+__all__ = ["T0", "body_row", "build_tree_log", "grow_tree_log", "message_tx", "tree_leaf_hash"]
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 
@@ -92,3 +96,51 @@ def message_tx(
         ],
         references=[ReferenceRow(notice_key=key, system="INTERPOL", reference=f"2026/{n}")],
     )
+
+
+def tree_leaf_hash(i: int) -> bytes:
+    """The leaf hash `grow_tree_log` gives entry i (not the hash of its leaf bytes: these
+    logs test the tree's storage, not the entries)."""
+    return hashlib.sha256(b"\x00leaf %d" % i).digest()
+
+
+async def grow_tree_log(
+    storage: Storage, store: tree.MemoryNodeStore, start: int, end: int
+) -> None:
+    """Events start..end-1 and their tree nodes, saved the way the Sequencer saves them
+    (uneven batches, so subtrees complete inside and across them); `store` keeps the same
+    nodes in memory, as the reference."""
+    size = start
+    rng = random.Random(start)
+    while size < end:
+        n = min(end - size, rng.choice((1, 7, 255, 256, 1000, 4096)))
+        events = [
+            EventRow(b'{"i":%d}' % i, "delivered", T0, None, None, "verified")
+            for i in range(size, size + n)
+        ]
+        await storage.commit(Transaction(events=events))
+        new = tree.append_leaves(store, size, [tree_leaf_hash(i) for i in range(size, size + n)])
+        store.put_nodes(new)
+        size += n
+        await storage.save_tree(new, size, None)
+
+
+def build_tree_log(path: Path, size: int) -> tree.MemoryNodeStore:
+    """A SQLite log of `size` entries at `path` by `grow_tree_log` (synchronously, for a
+    module-scoped fixture); returns the in-memory reference of its nodes."""
+    import asyncio
+
+    from gateway.storage import SqliteStorage
+
+    store = tree.MemoryNodeStore()
+
+    async def build() -> None:
+        storage = SqliteStorage(path)
+        await storage.open()
+        try:
+            await grow_tree_log(storage, store, 0, size)
+        finally:
+            await storage.close()
+
+    asyncio.run(build())
+    return store

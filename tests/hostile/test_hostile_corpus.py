@@ -7,16 +7,13 @@ The real app is served by uvicorn with the parser limits `gateway serve` uses.
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from gateway.commands.serve import parser_limits
-from tests.harness import GatewayFixture, write_config
+from tests.harness import GatewayFixture, running_gateway, write_config
 from tests.hostile.corpus import Case, all_cases
 from tests.hostile.wire import encode_request, request_headers, send_raw
 
@@ -32,39 +29,6 @@ unauthenticated_rate_per_second = 0
 """
 
 
-def serve(cfg: GatewayFixture) -> Iterator[None]:
-    import uvicorn
-
-    from gateway.app import create_app
-
-    bounds = parser_limits(32_768)
-    config = uvicorn.Config(
-        create_app(cfg.directory, start_delivery=False),
-        host="127.0.0.1",
-        port=cfg.port,
-        log_level="warning",
-        lifespan="on",
-        http=bounds.http,
-        h11_max_incomplete_event_size=bounds.h11_max_incomplete_event_size,
-        timeout_keep_alive=bounds.timeout_keep_alive,
-        limit_concurrency=bounds.limit_concurrency,
-        timeout_graceful_shutdown=bounds.timeout_graceful_shutdown,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "the gateway died during start-up"
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-
-
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayFixture]:
     cfg = write_config(tmp_path_factory.mktemp("hostile"))
@@ -74,7 +38,8 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayFixture]:
 
 
 def _served(cfg: GatewayFixture) -> Iterator[GatewayFixture]:
-    for _ in serve(cfg):
+    # gateway serve's HTTP stack: h11 with its bounds and the head deadline (tests.harness)
+    with running_gateway(cfg, start_delivery=False):
         yield cfg
 
 

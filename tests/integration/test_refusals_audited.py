@@ -3,13 +3,12 @@ share the unauthenticated budget; once it is spent the answer is 429 with Retry-
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.harness import GatewayFixture, running_gateway, sign_and_post, write_config
+from tests.harness import audited_refusals, running_gateway, sign_and_post, write_config
 from tests.messages import INTERPOL, interpol_red
 
 pytestmark = pytest.mark.integration
@@ -18,16 +17,6 @@ LIMITS = """[limits]
 unauthenticated_rate_per_second = 0.01
 unauthenticated_burst = 5
 """
-
-
-def refusals(cfg: GatewayFixture) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(cfg.directory / "gateway.db") as conn:
-        rows = conn.execute(
-            "SELECT outcome, json_extract(leaf, '$.details.path') FROM events "
-            "WHERE kind = 'refused' ORDER BY idx"
-        ).fetchall()
-    conn.close()
-    return [(str(o), p) for o, p in rows]
 
 
 def test_unauthenticated_refusals_are_audited_then_limited(tmp_path: Path) -> None:
@@ -61,7 +50,7 @@ def test_unauthenticated_refusals_are_audited_then_limited(tmp_path: Path) -> No
         assert ok.status_code == 202, ok.text
         # The operator with a good token is not either.
         assert client.get(cfg.url + "/v1/deliveries", headers=cfg.auth("auditor")).is_success
-    outcomes = refusals(cfg)
+    outcomes = audited_refusals(cfg)
     assert [o for o, _ in outcomes] == [
         "operator-token-unknown",
         "operator-token-missing",
@@ -99,4 +88,4 @@ def test_both_transfer_encoding_and_content_length_is_refused_and_audited(tmp_pa
     assert head.startswith(b"HTTP/1.1 400"), answer
     assert b"connection: close" in head.lower()
     assert b'"type":"urn:gateway:problem:framing-ambiguous"' in body
-    assert refusals(cfg) == [("framing-ambiguous", "/v1/messages")]
+    assert audited_refusals(cfg) == [("framing-ambiguous", "/v1/messages")]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import orjson
 import pytest
 
 from gateway.serving import HEAD_TIMEOUT_SECONDS
-from tests.harness import free_port, write_config
+from tests.harness import GatewayFixture, audited_refusals, free_port, write_config
 from tests.process import GatewayProcess
 
 pytestmark = pytest.mark.integration
@@ -27,6 +26,16 @@ pytestmark = pytest.mark.integration
 LIMITS = """[limits]
 body_timeout_seconds = 1
 """
+
+
+def _started(tmp_path: Path, limits: str = LIMITS) -> tuple[GatewayFixture, GatewayProcess]:
+    """A real `gateway serve` on a fresh configuration with these [limits]."""
+    cfg = write_config(tmp_path / "config", port=free_port())
+    toml = cfg.directory / "gateway.toml"
+    toml.write_text(toml.read_text("utf-8").replace("[limits]\n", limits), "utf-8")
+    gateway = GatewayProcess(cfg, tmp_path / "gateway.log")
+    gateway.start()
+    return cfg, gateway
 
 
 def _connect(port: int) -> socket.socket:
@@ -65,11 +74,7 @@ def _trickle(s: socket.socket, data: bytes, every: float, stop: threading.Event)
 
 
 def test_late_heads_and_bodies_get_408_and_the_connection_closes(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "config", port=free_port())
-    toml = cfg.directory / "gateway.toml"
-    toml.write_text(toml.read_text("utf-8").replace("[limits]\n", LIMITS), "utf-8")
-    gateway = GatewayProcess(cfg, tmp_path / "gateway.log")
-    gateway.start()
+    cfg, gateway = _started(tmp_path)
     stop = threading.Event()
     sockets: list[socket.socket] = []
 
@@ -128,21 +133,12 @@ def test_late_heads_and_bodies_get_408_and_the_connection_closes(tmp_path: Path)
         for s in sockets:
             s.close()
         assert gateway.stop() in (0, -signal.SIGTERM)
-    with sqlite3.connect(cfg.directory / "gateway.db") as db:
-        refused = db.execute(
-            "SELECT outcome, json_extract(leaf, '$.details.path') FROM events "
-            "WHERE kind = 'refused'"
-        ).fetchall()
-    db.close()
+    refused = audited_refusals(cfg)
     assert refused == [("body-timeout", "/v1/messages")]  # late heads are counted, not audited
 
 
 def test_a_slow_body_does_not_hold_up_a_graceful_stop(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "config", port=free_port())
-    toml = cfg.directory / "gateway.toml"
-    toml.write_text(toml.read_text("utf-8").replace("[limits]\n", LIMITS), "utf-8")
-    gateway = GatewayProcess(cfg, tmp_path / "gateway.log")
-    gateway.start()
+    cfg, gateway = _started(tmp_path)
     stop = threading.Event()
     slow = _connect(cfg.port)
     slow.sendall(
@@ -166,9 +162,7 @@ def test_a_client_gone_mid_body_is_logged_not_an_error(tmp_path: Path) -> None:
     """A body cut off by the client closing, and a malformed chunked body the server
     refuses and closes: the app sees the disconnect; nothing is recorded, one INFO line,
     no "Exception in ASGI application"."""
-    cfg = write_config(tmp_path / "config", port=free_port())
-    gateway = GatewayProcess(cfg, tmp_path / "gateway.log")
-    gateway.start()
+    cfg, gateway = _started(tmp_path, limits="[limits]\n")
     try:
         cut = _connect(cfg.port)
         cut.sendall(
@@ -196,7 +190,4 @@ def test_a_client_gone_mid_body_is_logged_not_an_error(tmp_path: Path) -> None:
     log = gateway.log_path.read_text("utf-8")
     assert log.count('"request-abandoned"') == 2, log[-3000:]
     assert "Exception in ASGI application" not in log and "Traceback" not in log
-    with sqlite3.connect(cfg.directory / "gateway.db") as db:
-        (refused,) = db.execute("SELECT count(*) FROM events WHERE kind = 'refused'").fetchone()
-    db.close()
-    assert refused == 0
+    assert audited_refusals(cfg) == []

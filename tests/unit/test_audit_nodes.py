@@ -7,10 +7,6 @@ not a failure: proofs read `nodes` there). `node_range` on both backends."""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import hashlib
-import random
 import shutil
 import sqlite3
 from pathlib import Path
@@ -21,8 +17,9 @@ import pytest
 from gateway.audit import tree
 from gateway.audit_nodes import verify_nodes
 from gateway.audit_verify import VerificationFailed
-from gateway.storage import EventRow, SqliteStorage, Storage, Transaction
+from gateway.storage import SqliteStorage
 from gateway.storage import sqlite_writes as writes
+from tests.storage_builders import build_tree_log, grow_tree_log
 
 if TYPE_CHECKING:
     from tests.storage_fixtures import StorageSite
@@ -31,46 +28,12 @@ pytestmark = pytest.mark.anyio
 pytest_plugins = ["tests.storage_fixtures"]
 
 SIZE = (1 << 17) + 300
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def _leaf_hash(i: int) -> bytes:
-    return hashlib.sha256(b"\x00leaf %d" % i).digest()
-
-
-async def _grow(storage: Storage, store: tree.MemoryNodeStore, start: int, end: int) -> None:
-    """Events start..end-1 and their tree nodes, saved in uneven batches as the Sequencer
-    saves them."""
-    size = start
-    rng = random.Random(start)
-    while size < end:
-        n = min(end - size, rng.choice((1, 7, 255, 256, 1000, 4096, 8192)))
-        events = [
-            EventRow(b'{"i":%d}' % i, "delivered", T0, None, None, "verified")
-            for i in range(size, size + n)
-        ]
-        await storage.commit(Transaction(events=events))
-        new = tree.append_leaves(store, size, [_leaf_hash(i) for i in range(size, size + n)])
-        store.put_nodes(new)
-        size += n
-        await storage.save_tree(new, size, None)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tree.MemoryNodeStore]:
     path = tmp_path_factory.mktemp("nodes") / "gateway.db"
-    store = tree.MemoryNodeStore()
-
-    async def build() -> None:
-        storage = SqliteStorage(path)
-        await storage.open()
-        try:
-            await _grow(storage, store, 0, SIZE)
-        finally:
-            await storage.close()
-
-    asyncio.run(build())
-    return path, store
+    return path, build_tree_log(path, SIZE)
 
 
 @pytest.fixture
@@ -164,7 +127,7 @@ async def test_a_missing_tile_is_counted_not_failed(copy: Path) -> None:
 async def test_node_range_reads_one_level_in_order_on_every_backend(site: StorageSite) -> None:
     storage = await site.open()
     store = tree.MemoryNodeStore()
-    await _grow(storage, store, 0, 1000)
+    await grow_tree_log(storage, store, 0, 1000)
     for level, start, end in ((0, 0, 1000), (0, 990, 2000), (3, 10, 20), (9, 0, 5)):
         got = await storage.node_range(level, start, end)
         want = [

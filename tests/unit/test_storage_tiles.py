@@ -6,8 +6,6 @@ whatever tiles exist, and a database without tiles gets them when it is opened."
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import hashlib
 import random
 import sqlite3
 from collections.abc import AsyncIterator
@@ -16,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from gateway.audit import tree
-from gateway.storage import EventRow, SqliteStorage, StorageError, Transaction
+from gateway.storage import SqliteStorage, StorageError
 from gateway.storage import sqlite_writes as writes
 from gateway.storage.sqlite import _get_nodes, _get_nodes_tiled
+from tests.storage_builders import build_tree_log, grow_tree_log
 
 pytestmark = pytest.mark.anyio
 
 SIZE = (1 << 16) + 300  # one complete tier-1 tile, 257 tier-0 tiles, an incomplete edge
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -31,43 +29,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _leaf_hash(i: int) -> bytes:
-    return hashlib.sha256(b"\x00leaf %d" % i).digest()
-
-
-async def _grow(storage: SqliteStorage, store: tree.MemoryNodeStore, start: int, end: int) -> None:
-    """Events start..end-1 and their tree nodes, saved the way the Sequencer saves them
-    (uneven batches, so subtrees complete inside and across them)."""
-    size = start
-    rng = random.Random(start)
-    while size < end:
-        n = min(end - size, rng.choice((1, 7, 255, 256, 1000, 4096)))
-        events = [
-            EventRow(b'{"i":%d}' % i, "delivered", T0, None, None, "verified")
-            for i in range(size, size + n)
-        ]
-        await storage.commit(Transaction(events=events))
-        new = tree.append_leaves(store, size, [_leaf_hash(i) for i in range(size, size + n)])
-        store.put_nodes(new)
-        size += n
-        await storage.save_tree(new, size, None)
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tree.MemoryNodeStore]:
     path = tmp_path_factory.mktemp("tiles") / "gateway.db"
-    store = tree.MemoryNodeStore()
-
-    async def build() -> None:
-        storage = SqliteStorage(path)
-        await storage.open()
-        try:
-            await _grow(storage, store, 0, SIZE)
-        finally:
-            await storage.close()
-
-    asyncio.run(build())
-    return path, store
+    return path, build_tree_log(path, SIZE)
 
 
 @pytest.fixture
@@ -209,9 +174,9 @@ async def test_tiles_grow_with_the_tree_and_a_broken_subtree_is_refused(tmp_path
     await storage.open()
     store = tree.MemoryNodeStore()
     try:
-        await _grow(storage, store, 0, 255)
+        await grow_tree_log(storage, store, 0, 255)
         assert _tiles(storage.path) == {}
-        await _grow(storage, store, 255, 600)
+        await grow_tree_log(storage, store, 255, 600)
         assert set(_tiles(storage.path)) == {writes.tile_id(0, 0), writes.tile_id(0, 1)}
         assert storage.tiled_size == 600
         reader = storage.node_reader()
