@@ -3,8 +3,8 @@ the request head (docs/security.md, "Slow clients").
 
 uvicorn bounds how long an idle keep-alive connection may wait *after* a response
 (`timeout_keep_alive`), but a new connection that sends nothing, or a request head sent a
-byte at a time, has no deadline at all: each holds a connection slot (`limit_concurrency`,
-beyond which every client gets 503) and keeps a graceful shutdown waiting, forever. Here
+byte at a time, has no deadline at all: each holds a connection slot for ever
+(`limit_concurrency`, beyond which every client gets 503). Here
 every connection must deliver a complete request head within `HEAD_TIMEOUT_SECONDS` of
 being opened, and again of each response it received; data arriving does not extend it
 (unlike the keep-alive timer). Past it the connection gets a 408 problem and is closed.
