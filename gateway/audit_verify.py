@@ -76,14 +76,18 @@ class RangeMismatch(VerificationFailed):
 _NODE = hashlib.sha256(b"\x01")  # copied per node: cheaper than a new hash object
 
 
-def _perfect_root(hashes: Sequence[bytes]) -> bytes:
-    """MTH of 2^k leaf hashes, a level at a time (one list comprehension per level)."""
+def next_level(level: Sequence[bytes]) -> list[bytes]:
+    """The tree level above ``level``: the node hash of each pair (an odd last node has no
+    parent yet), in one list comprehension."""
     sha = hashlib.sha256
+    return [sha(b"\x01" + a + b).digest() for a, b in zip(level[::2], level[1::2], strict=False)]
+
+
+def _perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """MTH of 2^k leaf hashes, a level at a time."""
     level = list(hashes)
     while len(level) > 1:
-        level = [
-            sha(b"\x01" + a + b).digest() for a, b in zip(level[::2], level[1::2], strict=True)
-        ]
+        level = next_level(level)
     return level[0]
 
 

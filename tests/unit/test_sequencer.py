@@ -99,7 +99,7 @@ async def test_stop_ends_the_sequencer_even_when_woken_as_it_is_cancelled(
     assert await storage.tree_size() == 3  # the final round still integrated everything
 
 
-async def test_cancelling_the_caller_of_stop_is_not_swallowed(storage: SqliteStorage) -> None:
+async def test_cancelling_the_caller_of_stop_is_not_swallowed() -> None:
     """stop() waits for the sequencer's task; a cancellation of stop()'s own caller (a
     shutdown timeout) must reach the caller, not be taken for the task's and dropped."""
     import asyncio
